@@ -1,0 +1,385 @@
+// Package had1 is the node's first monitor daemon (SPEC §1): it creates the
+// shared record table, starts and supervises had2, the sender and the
+// receiver (restarting any that exits or hangs), tells had2 when the comm
+// processes are up ("PING start"), and fails the node safe when a process
+// cannot be kept running. had2 supervises had1 in turn.
+package had1
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hadcluster/had/comm/wire"
+	"github.com/hadcluster/had/config"
+	"github.com/hadcluster/had/shm"
+	"github.com/hadcluster/had/shm/slots"
+)
+
+// Exit codes of had1, had2, had-sender and had-receiver.
+const (
+	ExitOK       = 0
+	ExitConfig   = 1 // bad configuration, or already running
+	ExitFailSafe = 2 // the node gave up and released its resources
+)
+
+// Releaser stops this node's resources without had2: the last resort when
+// had2 itself cannot be kept running.
+type Releaser interface {
+	ReleaseAll(ctx context.Context) error
+}
+
+// Options is what Run needs besides the configuration.
+type Options struct {
+	ConfigPath string
+	Log        zerolog.Logger
+	Stdout     io.Writer // children's output; their logs go where had1's go
+	Stderr     io.Writer
+	Release    Releaser
+	// StopTimeout bounds how long a graceful stop waits for had2 to hand
+	// its groups over.
+	StopTimeout time.Duration
+}
+
+// Supervisor is one running had1.
+type Supervisor struct {
+	cfg   *config.Config
+	opt   Options
+	table *shm.Table
+	log   zerolog.Logger
+	start uint64
+
+	mu    sync.Mutex
+	phase slots.Phase
+	procs map[string]*Proc
+}
+
+// Run is had1's life: it returns when ctx ends (a graceful stop) or the
+// node fails safe (an error wrapping ErrGaveUp).
+func Run(ctx context.Context, cfg *config.Config, opt Options) error {
+	s := &Supervisor{cfg: cfg, opt: opt, log: opt.Log, procs: map[string]*Proc{}, phase: slots.PhaseStarting}
+	if s.opt.StopTimeout == 0 {
+		s.opt.StopTimeout = 30 * time.Second
+	}
+	s.start, _ = StartTime(os.Getpid())
+	release, err := s.openTable()
+	if err != nil {
+		return err
+	}
+	defer release()
+	s.bump(0)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	failed := make(chan error, 4)
+	var wg sync.WaitGroup
+	for _, role := range s.roles() {
+		k := s.keeper(role)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := k.Run(ctx); err != nil {
+				failed <- fmt.Errorf("keep %s running: %w", role.Name, err)
+			}
+		}()
+	}
+
+	var failure error
+	tick := time.NewTicker(cfg.Supervise.Liveness)
+	defer tick.Stop()
+	var counter uint64
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case failure = <-failed:
+			break loop
+		case <-tick.C:
+			counter++
+			s.pingStart()
+			s.bump(counter)
+			if s.had2Phase() == slots.PhaseFailSafe {
+				failure = errors.New("had2 failed safe")
+				break loop
+			}
+		}
+	}
+	if failure != nil {
+		s.failSafe(failure)
+		cancel()
+		wg.Wait()
+		return fmt.Errorf("node failed safe: %w", failure)
+	}
+	s.stop()
+	cancel()
+	wg.Wait()
+	return nil
+}
+
+// openTable opens the node's table when its processes still run (had1 was
+// restarted) or creates a fresh one, and takes had1's role lock.
+func (s *Supervisor) openTable() (release func(), err error) {
+	path := s.cfg.ShmPath
+	if t, err := shm.Open(path); err == nil {
+		unlock, err := t.Lock(shm.SlotHad1)
+		if err != nil {
+			t.Close()
+			return nil, fmt.Errorf("lock %s: another had1 runs on this node: %w", path, err)
+		}
+		if s.anyAlive(t) {
+			s.log.Info().Str("table", path).Msg("table adopted")
+			s.table = t
+			return func() { unlock(); t.Close() }, nil
+		}
+		unlock()
+		t.Close()
+	}
+	epoch, err := NextEpoch(s.cfg.StateDir, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create table: %w", err)
+	}
+	t, err := shm.Create(path, epoch)
+	if err != nil {
+		return nil, fmt.Errorf("create table: %w", err)
+	}
+	unlock, err := t.Lock(shm.SlotHad1)
+	if err != nil {
+		t.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	s.log.Info().Str("table", path).Uint64("epoch", epoch).Msg("table created")
+	s.table = t
+	return func() { unlock(); t.Close() }, nil
+}
+
+// anyAlive reports whether a process the table names still runs.
+func (s *Supervisor) anyAlive(t *shm.Table) bool {
+	for _, slot := range []int{shm.SlotHad2, shm.SlotSender, shm.SlotReceiver} {
+		r, err := t.Read(slot)
+		if err != nil && !errors.Is(err, shm.ErrStale) || r.PID <= 0 {
+			continue
+		}
+		d := slots.ParseDaemon(r)
+		if d.Phase == slots.PhaseStopping || d.Phase == slots.PhaseFailSafe {
+			continue
+		}
+		if got, err := StartTime(int(d.PID)); err == nil && got == d.Start {
+			return true
+		}
+	}
+	return false
+}
+
+// roles are the processes had1 keeps running.
+func (s *Supervisor) roles() []Role {
+	bin := func(name string) string { return filepath.Join(s.cfg.BinDir, name) }
+	args := []string{"--config", s.opt.ConfigPath}
+	return []Role{
+		{Name: "sender", Slot: shm.SlotSender, Argv: append([]string{bin("had-sender")}, args...)},
+		{Name: "receiver", Slot: shm.SlotReceiver, Argv: append([]string{bin("had-receiver")}, args...)},
+		{Name: "had2", Slot: shm.SlotHad2, Argv: append([]string{bin("had2")}, args...)},
+	}
+}
+
+func (s *Supervisor) keeper(role Role) *Keeper {
+	sv := s.cfg.Supervise
+	return &Keeper{
+		Role:  role,
+		Table: s.table,
+		Policy: Policy{BackoffMin: sv.BackoffMin, BackoffMax: sv.BackoffMax, MaxRestarts: sv.MaxRestarts,
+			Window: sv.RestartWindow, Stable: 10 * time.Second},
+		Hang:   sv.HangTimeout,
+		Check:  sv.Liveness,
+		Log:    s.log,
+		Stdout: s.opt.Stdout,
+		Stderr: s.opt.Stderr,
+		Halt:   s.halting,
+		Started: func(p *Proc) {
+			s.mu.Lock()
+			s.procs[role.Name] = p
+			s.mu.Unlock()
+		},
+	}
+}
+
+func (s *Supervisor) halting() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.phase == slots.PhaseStopping || s.phase == slots.PhaseFailSafe
+}
+
+func (s *Supervisor) setPhase(p slots.Phase) {
+	s.mu.Lock()
+	s.phase = p
+	s.mu.Unlock()
+}
+
+func (s *Supervisor) proc(role string) *Proc {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.procs[role]
+}
+
+// bump rewrites had1's own slot: its liveness for had2.
+func (s *Supervisor) bump(counter uint64) {
+	s.mu.Lock()
+	phase := s.phase
+	s.mu.Unlock()
+	d := slots.Daemon{Value: shm.OK, Interval: int64(s.cfg.Supervise.HangTimeout), Counter: counter, Start: s.start, Phase: phase}
+	s.table.Write(shm.SlotHad1, d.Record())
+}
+
+// pingStart moves had1 to Running once the sender and the receiver are up:
+// had2 does not start its state machine's clocks before that.
+func (s *Supervisor) pingStart() {
+	s.mu.Lock()
+	starting := s.phase == slots.PhaseStarting
+	s.mu.Unlock()
+	if !starting {
+		return
+	}
+	for _, role := range []string{"sender", "receiver"} {
+		p := s.proc(role)
+		slot := map[string]int{"sender": shm.SlotSender, "receiver": shm.SlotReceiver}[role]
+		r, err := s.table.Read(slot)
+		if p == nil || err != nil || int(r.PID) != p.PID {
+			return
+		}
+	}
+	s.setPhase(slots.PhaseRunning)
+	s.log.Info().Msg("comm processes up, PING start")
+}
+
+func (s *Supervisor) had2Phase() slots.Phase {
+	r, err := s.table.Read(shm.SlotHad2)
+	if err != nil && !errors.Is(err, shm.ErrStale) {
+		return slots.PhaseNone
+	}
+	return slots.ParseDaemon(r).Phase
+}
+
+// stop is the graceful end: had2 hands everything to the peer and exits,
+// then the comm processes stop and the table goes.
+func (s *Supervisor) stop() {
+	s.setPhase(slots.PhaseStopping)
+	s.bump(0)
+	s.log.Info().Msg("stopping node")
+	if p := s.proc("had2"); p != nil && !p.Exited() {
+		_ = p.Signal(syscall.SIGTERM)
+		select {
+		case <-p.Done():
+		case <-time.After(s.opt.StopTimeout):
+			s.log.Error().Dur("waited", s.opt.StopTimeout).Msg("had2 did not stop in time, killing it")
+			_ = p.Kill()
+			s.releaseDirectly()
+		}
+	}
+	s.stopComm()
+	if err := os.Remove(s.cfg.ShmPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.log.Warn().Err(err).Msg("remove table failed")
+	}
+	s.log.Info().Msg("node stopped")
+}
+
+// failSafe releases the node's resources and tells the peer to take over,
+// by had2 when it can, else by had1 itself, and stops everything.
+func (s *Supervisor) failSafe(cause error) {
+	s.setPhase(slots.PhaseFailSafe)
+	s.bump(0)
+	s.log.Error().Err(cause).Msg("node failing safe: releasing resources and handing over to the peer")
+	p := s.proc("had2")
+	if p != nil && !p.Exited() && s.had2Phase() != slots.PhaseFailSafe {
+		// had2 sees had1's phase and shuts down as on a graceful stop.
+		_ = p.Signal(syscall.SIGTERM)
+		select {
+		case <-p.Done():
+		case <-time.After(s.opt.StopTimeout):
+			_ = p.Kill()
+			s.releaseDirectly()
+		}
+	} else {
+		if p != nil {
+			_ = p.Kill()
+			<-p.Done()
+		}
+		s.releaseDirectly()
+	}
+	s.stopComm()
+}
+
+// releaseDirectly stops both tables from had1 and queues a TAKEOVER for the
+// sender, standing in for a had2 that is gone (and killed: one writer per slot).
+func (s *Supervisor) releaseDirectly() {
+	if s.opt.Release != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), s.opt.StopTimeout)
+		if err := s.opt.Release.ReleaseAll(ctx); err != nil {
+			s.log.Error().Err(err).Msg("release failed")
+		}
+		cancel()
+	}
+	r, _ := s.table.Read(shm.SlotSend)
+	send := slots.ParseSend(r)
+	send.State, send.Held, send.Flags = wire.StateDown, 0, send.Flags|wire.FlagStopping
+	send.Push(slots.Control{Kind: wire.Takeover, Flags: wire.FlagStopping})
+	s.table.Write(shm.SlotSend, send.Record())
+	s.table.Ring(shm.BellSender)
+	time.Sleep(3 * s.cfg.Timers.Interval) // let a few heartbeats carry the news
+}
+
+// stopComm stops the sender and the receiver.
+func (s *Supervisor) stopComm() {
+	for _, role := range []string{"sender", "receiver"} {
+		if p := s.proc(role); p != nil {
+			_ = p.Signal(syscall.SIGTERM)
+		}
+	}
+	for _, role := range []string{"sender", "receiver"} {
+		if p := s.proc(role); p != nil {
+			select {
+			case <-p.Done():
+			case <-time.After(2 * time.Second):
+				_ = p.Kill()
+			}
+		}
+	}
+}
+
+// NextEpoch returns this boot's epoch and records it in dir: the larger of
+// the wall clock in seconds and the last epoch plus one, so it grows even
+// when the clock steps back between boots (the peer rejects smaller epochs
+// as replays).
+func NextEpoch(dir string, now time.Time) (uint64, error) {
+	path := filepath.Join(dir, "epoch")
+	var last uint64
+	if b, err := os.ReadFile(path); err == nil {
+		last, _ = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return 0, fmt.Errorf("read epoch: %w", err)
+	}
+	epoch := max(uint64(now.Unix()), last+1)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return 0, fmt.Errorf("write epoch: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strconv.FormatUint(epoch, 10)+"\n"), 0o600); err != nil {
+		return 0, fmt.Errorf("write epoch: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return 0, fmt.Errorf("write epoch: %w", err)
+	}
+	return epoch, nil
+}

@@ -1,0 +1,382 @@
+// Package had2 is the node's second monitor daemon (SPEC §1, §4): it reads
+// the shared table, runs the N/T/R/D state machine (package fsm), has the
+// sender carry its messages, runs the TAKEOVER and RECOVER tables, and
+// supervises had1. The state machine's snapshot lives in the table, so a
+// restarted had2 carries on where its predecessor stopped and the peer
+// notices nothing.
+package had2
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hadcluster/had/comm/wire"
+	"github.com/hadcluster/had/config"
+	"github.com/hadcluster/had/had1"
+	"github.com/hadcluster/had/had2/fsm"
+	"github.com/hadcluster/had/shm"
+	"github.com/hadcluster/had/shm/slots"
+)
+
+// ErrFailSafe: the machine could not guarantee safety and the node must stop.
+var ErrFailSafe = errors.New("had2: failed safe")
+
+// Table is one resource table as the driver runs it.
+type Table interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	Reannounce(ctx context.Context) error
+}
+
+// Options is what Run needs.
+type Options struct {
+	Config     *config.Config
+	ConfigPath string
+	Table      *shm.Table
+	Own        Table // this node's RECOVER table; nil when it owns no group
+	Peer       Table // this node's TAKEOVER table; nil when the peer owns no group
+	// Fence powers the peer off; nil when no fence command is configured.
+	Fence func(ctx context.Context) error
+	// Reconcile removes addresses this node holds but does not own; run
+	// once on a fresh start, before the machine.
+	Reconcile func(ctx context.Context) error
+	Log       zerolog.Logger
+	Stdout    io.Writer // output of a restarted had1
+	Stderr    io.Writer
+	// SuperviseHad1 turns the had1 keeper off in unit tests.
+	SuperviseHad1 bool
+}
+
+// driver is one running had2.
+type driver struct {
+	opt      Options
+	cfg      *config.Config
+	t        *shm.Table
+	log      zerolog.Logger
+	m        *fsm.Machine
+	feed     peerFeed
+	send     slots.Send
+	sendRec  slots.Send // what SlotSend holds now
+	snapGen  uint64
+	lastSnap []byte
+	results  chan fsm.Event
+	own      slots.Daemon
+	counter  uint64
+	lastBump int64
+	lastAdm  uint64
+	stopping bool
+	failed   bool
+}
+
+// Extra words of had2's Daemon slot beyond the reply.
+const extraAdminSeen = 2 // the last admin request consumed
+
+// Run is had2's life. It returns nil after a graceful stop (ctx ended and
+// every group was handed over), ErrFailSafe when the node must stop.
+func Run(ctx context.Context, opt Options) error {
+	d := &driver{opt: opt, cfg: opt.Config, t: opt.Table, log: opt.Log, results: make(chan fsm.Event, 16)}
+	d.own = slots.Daemon{Value: shm.OK, Interval: int64(d.cfg.Supervise.HangTimeout), Phase: slots.PhaseStarting}
+	d.own.Start, _ = had1.StartTime(os.Getpid())
+	if r, err := d.t.Read(shm.SlotHad2); err == nil || errors.Is(err, shm.ErrStale) {
+		prev := slots.ParseDaemon(r)
+		d.own.Extra, d.lastAdm = prev.Extra, prev.Extra[extraAdminSeen]
+		d.own.Text = prev.Text
+	}
+	if r, err := d.t.Read(shm.SlotSend); err == nil {
+		d.send = slots.ParseSend(r)
+		d.sendRec = d.send
+	}
+	if opt.SuperviseHad1 {
+		go d.superviseHad1(ctx)
+	}
+
+	if b, gen, ok := slots.ReadSnapshot(d.t); ok {
+		m, err := fsm.Restore(d.fsmConfig(), b, time.Duration(shm.Now()))
+		if err == nil {
+			d.m, d.snapGen, d.lastSnap = m, gen, b
+			d.log.Info().Str("state", m.State().String()).Str("phase", m.Phase()).Msg("state machine restored")
+		} else {
+			d.log.Error().Err(err).Msg("snapshot unusable, starting afresh")
+		}
+	}
+	if d.m == nil {
+		if err := d.freshStart(ctx); err != nil {
+			return err
+		}
+	}
+	d.own.Phase = slots.PhaseRunning
+	return d.loop(ctx)
+}
+
+func (d *driver) fsmConfig() fsm.Config {
+	c := d.cfg
+	preferred := c.Primary
+	if c.Mode == config.Symmetric || preferred == 0 {
+		preferred = 1
+	}
+	return fsm.Config{
+		Me: c.NodeID, Peer: c.PeerID, OwnGroup: c.OwnGroup(), PeerGroup: c.PeerGroup(), Preferred: preferred,
+		AutoFailback: c.Failback != config.FailbackManual,
+		Initdead:     c.Timers.Initdead, AckTimeout: c.Timers.AckTimeout, Retransmit: c.Timers.Retransmit,
+		GiveUpWait: 10 * c.Timers.Deadtime, RetryAfter: max(time.Second, 4*c.Timers.Deadtime),
+		Fence: d.opt.Fence != nil, FenceRequired: c.Fence.Required,
+	}
+}
+
+// freshStart waits for had1's "PING start" (the comm processes are up, so
+// the initdead clock means something), reconciles addresses, and makes a
+// new machine.
+func (d *driver) freshStart(ctx context.Context) error {
+	for d.had1Phase() != slots.PhaseRunning {
+		seen := d.t.BellValue(shm.BellHad2)
+		d.bump(true)
+		if ctx.Err() != nil {
+			return nil
+		}
+		d.t.Wait(shm.BellHad2, seen, d.cfg.Supervise.Liveness)
+	}
+	if d.opt.Reconcile != nil {
+		if err := d.opt.Reconcile(ctx); err != nil {
+			d.log.Error().Err(err).Msg("start-up reconciliation failed")
+		}
+	}
+	d.m = fsm.New(d.fsmConfig(), time.Duration(shm.Now()))
+	d.log.Info().Msg("state machine started")
+	return nil
+}
+
+func (d *driver) had1Phase() slots.Phase {
+	r, err := d.t.Read(shm.SlotHad1)
+	if err != nil && !errors.Is(err, shm.ErrStale) {
+		return slots.PhaseNone
+	}
+	return slots.ParseDaemon(r).Phase
+}
+
+// loop runs the machine: gather events, step, save the snapshot, carry out
+// the effects, publish, wait for the bell or the next deadline.
+func (d *driver) loop(ctx context.Context) error {
+	d.feed.overtime = false
+	for {
+		seen := d.t.BellValue(shm.BellHad2)
+		now := time.Duration(shm.Now())
+		var effects []fsm.Effect
+		step := func(ev fsm.Event) {
+			effects = append(effects, d.m.Step(now, ev)...)
+		}
+		if (ctx.Err() != nil || d.had1Phase() == slots.PhaseFailSafe) && !d.stopping {
+			d.stopping = true
+			d.log.Info().Msg("shutting down: handing over")
+			step(fsm.Shutdown{})
+		}
+	drain:
+		for {
+			select {
+			case ev := <-d.results:
+				step(ev)
+			default:
+				break drain
+			}
+		}
+		if ev, ok := d.adminEvent(); ok {
+			step(ev)
+		}
+		for _, ev := range d.feed.read(d.t) {
+			step(ev)
+		}
+		if now >= d.m.NextWake() || len(effects) == 0 {
+			step(fsm.Tick{})
+		}
+		d.saveSnapshot()
+		for _, e := range effects {
+			d.carryOut(ctx, e)
+		}
+		d.publish()
+		d.bump(false)
+		if d.failed {
+			return ErrFailSafe
+		}
+		if d.stopping && d.m.Stopped() {
+			d.own.Phase = slots.PhaseStopping
+			d.bump(true)
+			d.log.Info().Msg("every group handed over, had2 stopped")
+			return nil
+		}
+		wait := min(d.m.NextWake()-time.Duration(shm.Now()), d.cfg.Supervise.Liveness)
+		d.t.Wait(shm.BellHad2, seen, max(wait, 100*time.Microsecond))
+	}
+}
+
+// adminEvent returns the operator's newest request, once.
+func (d *driver) adminEvent() (fsm.Event, bool) {
+	r, err := d.t.Read(shm.SlotAdmin)
+	if err != nil || r.Type != shm.TypeAdmin {
+		return nil, false
+	}
+	a := slots.ParseAdmin(r)
+	if a.ID <= d.lastAdm {
+		return nil, false
+	}
+	d.lastAdm = a.ID
+	d.own.Extra[extraAdminSeen] = a.ID
+	d.log.Info().Uint64("id", a.ID).Str("command", fsm.AdminCmd(a.Cmd).String()).Msg("admin request")
+	return fsm.Admin{ID: a.ID, Cmd: fsm.AdminCmd(a.Cmd)}, true
+}
+
+// saveSnapshot writes the machine's state before its effects are carried
+// out: a had2 killed in between restarts from the new state and redoes
+// what may not have happened (starts and stops are idempotent, and the
+// peer retransmits what it did not get answered).
+func (d *driver) saveSnapshot() {
+	b := d.m.Snapshot()
+	if string(b) == string(d.lastSnap) {
+		return
+	}
+	d.snapGen++
+	if err := slots.WriteSnapshot(d.t, d.snapGen, b); err != nil {
+		d.log.Error().Err(err).Msg("snapshot not saved")
+		return
+	}
+	d.lastSnap = b
+}
+
+func (d *driver) carryOut(ctx context.Context, e fsm.Effect) {
+	switch e.Kind {
+	case fsm.EffSend:
+		d.send.Push(slots.Control{Kind: e.Msg, Flags: e.Flags, ReqID: e.ReqID})
+		d.log.Info().Str("msg", e.Msg.String()).Uint32("req", e.ReqID).Msg("message queued")
+	case fsm.EffStart, fsm.EffStop:
+		d.runTable(e.Group, e.Kind == fsm.EffStart)
+	case fsm.EffFence:
+		d.fence()
+	case fsm.EffReannounce:
+		if t := d.tableOf(e.Group); t != nil {
+			go func() {
+				if err := t.Reannounce(context.Background()); err != nil {
+					d.log.Error().Err(err).Msg("re-announce failed")
+				}
+			}()
+		}
+	case fsm.EffTransition:
+		d.log.Info().Str("from", e.From.String()).Str("to", e.To.String()).Str("reason", e.Text).
+			Str("held", d.m.Held().String()).Msg("state changed")
+	case fsm.EffAlert:
+		lvl := map[fsm.Level]zerolog.Level{fsm.LevelInfo: zerolog.InfoLevel, fsm.LevelWarning: zerolog.WarnLevel, fsm.LevelError: zerolog.ErrorLevel}[e.Level]
+		d.log.WithLevel(lvl).Str("event", e.Text).Msg("alert")
+	case fsm.EffAdminReply:
+		d.own.Extra[slots.ExtraReplyID] = e.Admin
+		d.own.Extra[slots.ExtraReplyOK] = 0
+		if e.OK {
+			d.own.Extra[slots.ExtraReplyOK] = 1
+		}
+		d.own.Text = e.Text
+		d.log.Info().Uint64("id", e.Admin).Bool("ok", e.OK).Str("answer", e.Text).Msg("admin reply")
+		d.bump(true)
+	case fsm.EffFailSafe:
+		d.log.Error().Str("reason", e.Text).Msg("failing safe")
+		d.own.Phase, d.own.Value, d.own.Text = slots.PhaseFailSafe, shm.Error, e.Text
+		d.bump(true)
+		d.failed = true
+	}
+}
+
+func (d *driver) tableOf(g wire.Groups) Table {
+	switch g {
+	case wire.GroupOf(d.cfg.NodeID):
+		return d.opt.Own
+	case wire.GroupOf(d.cfg.PeerID):
+		return d.opt.Peer
+	}
+	return nil
+}
+
+// runTable runs one table in the background; its end wakes the loop.
+func (d *driver) runTable(g wire.Groups, start bool) {
+	t := d.tableOf(g)
+	go func() {
+		var err error
+		switch {
+		case t == nil:
+			err = fmt.Errorf("no table for group %v", g)
+		case start:
+			err = t.Start(context.Background())
+		default:
+			err = t.Stop(context.Background())
+		}
+		done := fsm.TableDone{Group: g, Start: start, OK: err == nil}
+		if err != nil {
+			done.Err = err.Error()
+		}
+		d.results <- done
+		d.t.Ring(shm.BellHad2)
+	}()
+}
+
+func (d *driver) fence() {
+	go func() {
+		err := d.opt.Fence(context.Background())
+		done := fsm.FenceDone{OK: err == nil}
+		if err != nil {
+			done.Err = err.Error()
+		}
+		d.results <- done
+		d.t.Ring(shm.BellHad2)
+	}()
+}
+
+// publish writes SlotSend when the heartbeat content or the queue changed,
+// and wakes the sender.
+func (d *driver) publish() {
+	d.send.State, d.send.Held, d.send.Flags = d.m.State(), d.m.Held(), d.m.Flags()
+	if d.send == d.sendRec {
+		return
+	}
+	d.t.Write(shm.SlotSend, d.send.Record())
+	d.sendRec = d.send
+	d.t.Ring(shm.BellSender)
+}
+
+// bump rewrites had2's own slot at least every liveness period, from the
+// loop, so a hung loop shows as hung.
+func (d *driver) bump(force bool) {
+	now := shm.Now()
+	if !force && now-d.lastBump < int64(d.cfg.Supervise.Liveness)/2 {
+		return
+	}
+	d.lastBump = now
+	d.counter++
+	d.own.Counter = d.counter
+	d.t.Write(shm.SlotHad2, d.own.Record())
+}
+
+// superviseHad1 restarts had1 when it dies or hangs, unless the node is
+// stopping on purpose.
+func (d *driver) superviseHad1(ctx context.Context) {
+	sv := d.cfg.Supervise
+	k := &had1.Keeper{
+		Role: had1.Role{Name: "had1", Slot: shm.SlotHad1,
+			Argv: []string{filepath.Join(d.cfg.BinDir, "had1"), "--config", d.opt.ConfigPath}},
+		Table: d.t,
+		Policy: had1.Policy{BackoffMin: sv.BackoffMin, BackoffMax: sv.BackoffMax, MaxRestarts: sv.MaxRestarts,
+			Window: sv.RestartWindow, Stable: 10 * time.Second},
+		Hang: sv.HangTimeout, Check: sv.Liveness, Log: d.log, Stdout: d.opt.Stdout, Stderr: d.opt.Stderr,
+		Halt: func() bool {
+			p := d.had1Phase()
+			return d.stopping || p == slots.PhaseStopping || p == slots.PhaseFailSafe
+		},
+	}
+	if err := k.Run(ctx); err != nil {
+		// had1 cannot be kept running: no supervisor for the rest of the
+		// node, so hand everything over and stop.
+		d.log.Error().Err(err).Msg("had1 keeps failing")
+		d.results <- fsm.Shutdown{}
+		d.t.Ring(shm.BellHad2)
+	}
+}
