@@ -1,0 +1,227 @@
+// Package console is what an operator sees of a node: the status gathered
+// from the shared table, and the admin requests (takeover, standby,
+// recover) written to it for had2.
+package console
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hadcluster/had/comm/wire"
+	"github.com/hadcluster/had/config"
+	"github.com/hadcluster/had/shm"
+	"github.com/hadcluster/had/shm/slots"
+)
+
+// Status is one node's view of the pair. The JSON field names are a
+// stable interface: add fields, never rename them.
+type Status struct {
+	Node    Node      `json:"node"`
+	Peer    Peer      `json:"peer"`
+	Pair    string    `json:"pair"` // the seed's notation: (node 1, node 2)
+	Paths   []Path    `json:"paths"`
+	Daemons []Daemon  `json:"daemons"`
+	Drops   Drops     `json:"drops"`
+	Admin   *Reply    `json:"last_admin_reply,omitempty"`
+	Taken   time.Time `json:"taken"`
+}
+
+// Node is this node.
+type Node struct {
+	ID    uint8  `json:"id"`
+	Name  string `json:"name"`
+	State string `json:"state"` // N, T, R or D
+	Held  string `json:"held"`  // groups held: "g1", "g1,g2", "none"
+	Flags string `json:"flags,omitempty"`
+}
+
+// Peer is the other node as the receiver last heard it.
+type Peer struct {
+	ID         uint8   `json:"id"`
+	Name       string  `json:"name"`
+	State      string  `json:"state"`
+	Held       string  `json:"held"`
+	Flags      string  `json:"flags,omitempty"`
+	Alive      bool    `json:"alive"` // false under OVERTIME or before it was first heard
+	LastHeardS float64 `json:"last_heard_s"`
+	Epoch      uint64  `json:"epoch"`
+}
+
+// Path is one heartbeat path.
+type Path struct {
+	Name       string  `json:"name"`
+	Up         bool    `json:"up"`
+	LastHeardS float64 `json:"last_heard_s"`
+	Heard      uint64  `json:"heard"`
+	Late       uint64  `json:"late"`
+	Downs      uint64  `json:"downs"`
+	RTTMs      float64 `json:"rtt_ms"`
+	MaxGapMs   float64 `json:"max_gap_ms"`
+}
+
+// Daemon is one of the node's had processes.
+type Daemon struct {
+	Role     string  `json:"role"`
+	PID      int32   `json:"pid"`
+	Alive    bool    `json:"alive"` // its record is fresher than its hang timeout
+	UpdatedS float64 `json:"updated_s"`
+	Phase    string  `json:"phase"`
+}
+
+// Drops counts frames the receiver refused, by reason.
+type Drops struct {
+	Cluster uint64 `json:"other_cluster"`
+	MAC     uint64 `json:"bad_mac"`
+	Replay  uint64 `json:"replay"`
+	Short   uint64 `json:"truncated"`
+	Invalid uint64 `json:"invalid"`
+	Serial  uint64 `json:"serial_garbage"`
+}
+
+// Reply is had2's answer to the latest admin request.
+type Reply struct {
+	ID   uint64 `json:"id"`
+	OK   bool   `json:"ok"`
+	Text string `json:"text"`
+}
+
+var phaseNames = map[slots.Phase]string{slots.PhaseNone: "-", slots.PhaseStarting: "starting",
+	slots.PhaseRunning: "running", slots.PhaseStopping: "stopping", slots.PhaseFailSafe: "failsafe"}
+
+// reader is the part of shm.Table status needs.
+type reader interface {
+	Read(slot int) (shm.Record, error)
+}
+
+// Gather reads the node's status from its table at time now (shm.Now()).
+func Gather(t reader, cfg *config.Config, now int64, wall time.Time) Status {
+	read := func(slot int) (shm.Record, bool) {
+		r, err := t.Read(slot)
+		return r, err == nil || errors.Is(err, shm.ErrStale)
+	}
+	st := Status{Taken: wall}
+	ago := func(stamp int64) float64 { return float64(now-stamp) / 1e9 }
+
+	sendRec, _ := read(shm.SlotSend)
+	send := slots.ParseSend(sendRec)
+	st.Node = Node{ID: cfg.NodeID, Name: cfg.NodeName, State: stateText(send.State), Held: send.Held.String(), Flags: flagText(send.Flags)}
+
+	peerRec, ok := read(shm.SlotPeer)
+	p := slots.ParsePeer(peerRec)
+	st.Peer = Peer{ID: cfg.PeerID, Name: cfg.PeerName, State: "?", Held: "?"}
+	if ok && p.Accepted > 0 {
+		st.Peer.State, st.Peer.Held, st.Peer.Flags = stateText(p.Last.State), p.Last.Held.String(), flagText(p.Last.Flags)
+		st.Peer.Alive, st.Peer.LastHeardS, st.Peer.Epoch = !p.Overtime, ago(p.Last.Heard), p.Last.Epoch
+	}
+	peerState := st.Peer.State
+	if !st.Peer.Alive {
+		peerState = "D" // silent: as far as this node knows, down
+	}
+	if cfg.NodeID == 1 {
+		st.Pair = "(" + st.Node.State + "," + peerState + ")"
+	} else {
+		st.Pair = "(" + peerState + "," + st.Node.State + ")"
+	}
+
+	for i := 0; i < len(cfg.UDP)+len(cfg.Serial) && i < shm.MaxPaths; i++ {
+		r, _ := read(shm.SlotPath0 + i)
+		pa := slots.ParsePath(r)
+		path := Path{Name: pa.Name, Up: pa.Up && pa.Heard > 0, Heard: pa.Heard, Late: pa.Late, Downs: pa.Downs,
+			RTTMs: float64(pa.RTT) / 1e6, MaxGapMs: float64(pa.MaxGap) / 1e6}
+		if pa.LastHeard > 0 {
+			path.LastHeardS = ago(pa.LastHeard)
+		}
+		if path.Name == "" {
+			path.Name = pathName(cfg, i)
+		}
+		st.Paths = append(st.Paths, path)
+	}
+
+	for _, d := range []struct {
+		role string
+		slot int
+	}{{"had1", shm.SlotHad1}, {"had2", shm.SlotHad2}, {"sender", shm.SlotSender}, {"receiver", shm.SlotReceiver}} {
+		r, ok := read(d.slot)
+		dm := slots.ParseDaemon(r)
+		daemon := Daemon{Role: d.role, PID: dm.PID, Phase: phaseNames[dm.Phase]}
+		if ok && r.Stamp > 0 {
+			daemon.UpdatedS = ago(r.Stamp)
+			daemon.Alive = r.Interval == 0 || now-r.Stamp <= r.Interval
+		}
+		st.Daemons = append(st.Daemons, daemon)
+		switch d.role {
+		case "receiver":
+			x := dm.Extra
+			st.Drops = Drops{Cluster: x[slots.ExtraDropCluster], MAC: x[slots.ExtraDropMAC], Replay: x[slots.ExtraDropReplay],
+				Short: x[slots.ExtraDropShort], Invalid: x[slots.ExtraDropInvalid], Serial: x[slots.ExtraDropSerial]}
+		case "had2":
+			if id := dm.Extra[slots.ExtraReplyID]; id > 0 {
+				st.Admin = &Reply{ID: id, OK: dm.Extra[slots.ExtraReplyOK] == 1, Text: dm.Text}
+			}
+		}
+	}
+	return st
+}
+
+func pathName(cfg *config.Config, i int) string {
+	if i < len(cfg.UDP) {
+		return cfg.UDP[i].Name
+	}
+	return cfg.Serial[i-len(cfg.UDP)].Name
+}
+
+func stateText(s wire.State) string {
+	if !s.Valid() {
+		return "?"
+	}
+	return s.String()
+}
+
+func flagText(f wire.Flags) string {
+	var parts []string
+	if f&wire.FlagUnhealthy != 0 {
+		parts = append(parts, "unhealthy")
+	}
+	if f&wire.FlagStopping != 0 {
+		parts = append(parts, "stopping")
+	}
+	return strings.Join(parts, ",")
+}
+
+// Text formats the status for a terminal.
+func (s Status) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "pair %s\n", s.Pair)
+	fmt.Fprintf(&b, "node %d %-10s state %s  holds %s %s\n", s.Node.ID, s.Node.Name, s.Node.State, s.Node.Held, s.Node.Flags)
+	peer := "silent"
+	if s.Peer.Alive {
+		peer = fmt.Sprintf("heard %.3fs ago", s.Peer.LastHeardS)
+	}
+	fmt.Fprintf(&b, "peer %d %-10s state %s  holds %s %s (%s)\n", s.Peer.ID, s.Peer.Name, s.Peer.State, s.Peer.Held, s.Peer.Flags, peer)
+	b.WriteString("paths:\n")
+	for _, p := range s.Paths {
+		up := "down"
+		if p.Up {
+			up = "up"
+		}
+		fmt.Fprintf(&b, "  %-10s %-4s last heard %7.3fs ago  frames %d  late %d  downs %d  rtt %.2fms  max gap %.1fms\n",
+			p.Name, up, p.LastHeardS, p.Heard, p.Late, p.Downs, p.RTTMs, p.MaxGapMs)
+	}
+	b.WriteString("processes:\n")
+	for _, d := range s.Daemons {
+		alive := "HUNG/DEAD"
+		if d.Alive {
+			alive = "alive"
+		}
+		fmt.Fprintf(&b, "  %-8s pid %-7d %-9s %-8s updated %.3fs ago\n", d.Role, d.PID, alive, d.Phase, d.UpdatedS)
+	}
+	d := s.Drops
+	fmt.Fprintf(&b, "dropped frames: other cluster %d, bad MAC %d, replay %d, truncated %d, invalid %d, serial garbage %d\n",
+		d.Cluster, d.MAC, d.Replay, d.Short, d.Invalid, d.Serial)
+	if s.Admin != nil {
+		fmt.Fprintf(&b, "last admin request #%d: ok=%v %s\n", s.Admin.ID, s.Admin.OK, s.Admin.Text)
+	}
+	return b.String()
+}
