@@ -152,9 +152,9 @@ func TestRules(t *testing.T) {
 		{name: "interval a number", tables: baseTables + "[timers]\ninterval = 50 # <-\n", field: "timers.interval", msg: "want a string, got an integer"},
 		{name: "interval over a day", tables: baseTables + "[timers]\ninterval = \"25h\" # <-\n", field: "timers.interval", msg: "out of range"},
 		{name: "deadtime under 3 intervals", tables: baseTables + "[timers]\ninterval = \"50ms\"\nwarntime = \"100ms\"\ndeadtime = \"149ms\" # <-\n", field: "timers.deadtime", msg: "at least 3 × interval"},
-		{name: "interval over a third of the default deadtime", tables: baseTables + "[timers]\ninterval = \"84ms\" # <-\nwarntime = \"200ms\"\n", field: "timers.interval", msg: "at least 3 × interval"},
+		{name: "interval over a third of the default deadtime", tables: baseTables + "[timers]\ninterval = \"117ms\" # <-\nwarntime = \"200ms\"\n", field: "timers.interval", msg: "at least 3 × interval"},
 		{name: "warntime not after interval", tables: baseTables + "[timers]\nwarntime = \"50ms\" # <-\n", field: "timers.warntime", msg: "longer than interval"},
-		{name: "warntime not before deadtime", tables: baseTables + "[timers]\nwarntime = \"250ms\" # <-\n", field: "timers.warntime", msg: "shorter than deadtime"},
+		{name: "warntime not before deadtime", tables: baseTables + "[timers]\nwarntime = \"350ms\" # <-\n", field: "timers.warntime", msg: "shorter than deadtime"},
 		{name: "initdead under deadtime", tables: baseTables + "[timers]\ninitdead = \"200ms\" # <-\n", field: "timers.initdead", msg: "at least deadtime"},
 		{name: "ack_timeout zero", tables: baseTables + "[timers]\nack_timeout = \"0ms\" # <-\n", field: "timers.ack_timeout", msg: "out of range"},
 		{name: "retransmit zero", tables: baseTables + "[timers]\nretransmit = \"0s\" # <-\n", field: "timers.retransmit", msg: "out of range"},
@@ -239,7 +239,7 @@ colour = "red"
 recover_table = "recover.table"
 [timers]
 interval = "100ms"
-deadtime = "200ms"
+deadtime = "250ms"
 [[udp]]
 local = "10.213.0.1:6940"
 [[serial]]

@@ -203,7 +203,7 @@ func (s *Supervisor) keeper(role Role) *Keeper {
 		Policy: Policy{BackoffMin: sv.BackoffMin, BackoffMax: sv.BackoffMax, MaxRestarts: sv.MaxRestarts,
 			Window: sv.RestartWindow, Stable: 10 * time.Second},
 		Hang:   sv.HangTimeout,
-		Check:  sv.Liveness,
+		Check:  sv.HangTimeout / 4,
 		Log:    s.log,
 		Stdout: s.opt.Stdout,
 		Stderr: s.opt.Stderr,

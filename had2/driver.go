@@ -366,7 +366,7 @@ func (d *driver) superviseHad1(ctx context.Context) {
 		Table: d.t,
 		Policy: had1.Policy{BackoffMin: sv.BackoffMin, BackoffMax: sv.BackoffMax, MaxRestarts: sv.MaxRestarts,
 			Window: sv.RestartWindow, Stable: 10 * time.Second},
-		Hang: sv.HangTimeout, Check: sv.Liveness, Log: d.log, Stdout: d.opt.Stdout, Stderr: d.opt.Stderr,
+		Hang: sv.HangTimeout, Check: sv.HangTimeout / 4, Log: d.log, Stdout: d.opt.Stdout, Stderr: d.opt.Stderr,
 		Halt: func() bool {
 			p := d.had1Phase()
 			return d.stopping || p == slots.PhaseStopping || p == slots.PhaseFailSafe

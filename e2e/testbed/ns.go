@@ -120,6 +120,28 @@ func killNS(ns string) error {
 	return nil
 }
 
+// freezeNS stops (SIGSTOP) every process in ns, again and again until a
+// pass finds no process it had not stopped yet: a process started while
+// the others were being stopped is caught by the next pass, and stopped
+// processes start nothing.
+func freezeNS(ns string) error {
+	stopped := map[int]bool{}
+	return poll(killTimeout, func() (bool, error) {
+		pids, err := nsPIDs(ns)
+		if err != nil {
+			return false, err
+		}
+		fresh := false
+		for _, pid := range pids {
+			if !stopped[pid] {
+				_ = syscall.Kill(pid, syscall.SIGSTOP)
+				stopped[pid], fresh = true, true
+			}
+		}
+		return !fresh, nil
+	})
+}
+
 // staleName matches the namespaces of a bed: hadtb-PID-SEQ-{sw,a,b,c}.
 var staleName = regexp.MustCompile(`^` + namePrefix + `(\d+)-\d+-(sw|a|b|c)$`)
 

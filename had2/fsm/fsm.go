@@ -214,8 +214,8 @@ func (m *Machine) Step(now time.Duration, ev Event) []Effect {
 			break
 		}
 	}
-	m.replyAdmin()
 	m.publish()
+	m.replyAdmin()
 	return m.out
 }
 

@@ -48,8 +48,9 @@ const (
 	ExtraReplyID = 0 // the admin request answered last
 	ExtraReplyOK = 1 // 1 when it succeeded; the answer is the Text
 	// sender
-	ExtraSeq  = 0 // the last sequence number used in this epoch
-	ExtraSent = 1 // frames sent, all paths
+	ExtraSeq         = 0 // the last sequence number used in this epoch
+	ExtraSent        = 1 // frames sent, all paths
+	ExtraControlSeen = 2 // SlotSend control messages already sent (Send.Count), so a restart neither repeats nor skips
 	// receiver: frames dropped, by reason
 	ExtraDropCluster = 0
 	ExtraDropMAC     = 1 // bad MAC or unknown key

@@ -1,0 +1,73 @@
+package console
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hadcluster/had/comm/wire"
+	"github.com/hadcluster/had/config"
+	"github.com/hadcluster/had/shm"
+	"github.com/hadcluster/had/shm/slots"
+)
+
+type memTable map[int]shm.Record
+
+func (m memTable) Read(slot int) (shm.Record, error) { return m[slot], nil }
+
+func TestGather(t *testing.T) {
+	cfg := &config.Config{NodeID: 2, PeerID: 1, NodeName: "beta", PeerName: "alpha",
+		UDP: []config.UDPPath{{Name: "lan"}}, Serial: []config.SerialPath{{Name: "rs232"}}}
+	const now = int64(100e9)
+	m := memTable{}
+	send := slots.Send{State: wire.StateTakeover, Held: wire.GroupOf(1)}
+	m[shm.SlotSend] = send.Record()
+	peer := slots.Peer{Overtime: true, Accepted: 9, Last: slots.Frame{State: wire.StateNormal, Held: wire.GroupOf(1), Epoch: 3, Heard: now - 2e9}}
+	m[shm.SlotPeer] = peer.Record()
+	lan := slots.Path{Name: "lan", Up: false, LastHeard: now - 2e9, Heard: 5, Downs: 1, RTT: 250e3}.Record()
+	m[shm.SlotPath0] = lan
+	had2 := slots.Daemon{PID: 77, Interval: 1e9, Phase: slots.PhaseRunning, Text: "holding every group"}
+	had2.Extra[slots.ExtraReplyID], had2.Extra[slots.ExtraReplyOK] = 4, 1
+	r := had2.Record()
+	r.Stamp = now - 0.5e9
+	m[shm.SlotHad2] = r
+	recv := slots.Daemon{PID: 78, Interval: 1e9}
+	recv.Extra[slots.ExtraDropMAC] = 12
+	r = recv.Record()
+	r.Stamp = now - 3e9 // older than its interval: not alive
+	m[shm.SlotReceiver] = r
+
+	st := Gather(m, cfg, now, time.Unix(0, 0))
+	if st.Pair != "(D,T)" {
+		t.Errorf("pair %s, want (D,T): the peer is silent", st.Pair)
+	}
+	if st.Node.State != "T" || st.Node.Held != "g1" || st.Peer.Alive || st.Peer.LastHeardS != 2 {
+		t.Errorf("node %+v peer %+v", st.Node, st.Peer)
+	}
+	if len(st.Paths) != 2 || st.Paths[0].Up || st.Paths[0].RTTMs != 0.25 || st.Paths[1].Name != "rs232" {
+		t.Errorf("paths %+v", st.Paths)
+	}
+	d := map[string]Daemon{}
+	for _, x := range st.Daemons {
+		d[x.Role] = x
+	}
+	if !d["had2"].Alive || d["receiver"].Alive || d["had2"].Phase != "running" {
+		t.Errorf("daemons %+v", st.Daemons)
+	}
+	if st.Drops.MAC != 12 || st.Admin == nil || st.Admin.ID != 4 || !st.Admin.OK {
+		t.Errorf("drops %+v admin %+v", st.Drops, st.Admin)
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{`"pair":"(D,T)"`, `"last_heard_s":2`, `"bad_mac":12`, `"rtt_ms":0.25`} {
+		if !strings.Contains(string(b), key) {
+			t.Errorf("JSON lacks %s: %s", key, b)
+		}
+	}
+	if txt := st.Text(); !strings.Contains(txt, "pair (D,T)") || !strings.Contains(txt, "HUNG/DEAD") {
+		t.Errorf("text:\n%s", txt)
+	}
+}

@@ -1,0 +1,246 @@
+// Package cluster runs a real two-node had cluster on a testbed: it writes
+// both nodes' configuration, key file and tables, starts had1 in each node's
+// namespace, and reads each node's status through hactl. The end-to-end
+// tests, `make demo` and the failover benchmark use it.
+package cluster
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hadcluster/had/console"
+	"github.com/hadcluster/had/e2e/testbed"
+)
+
+// Nodes are the testbed names of node 1 and node 2.
+var Nodes = [2]string{"A", "B"}
+
+// ServicePort is where echod answers UDP on the VIP; HTTPPort its HTTP.
+const (
+	ServicePort = 7
+	HTTPPort    = 8080
+)
+
+// Options shape the cluster.
+type Options struct {
+	Symmetric bool   // both nodes own a group (the second VIP is B's)
+	Manual    bool   // manual failback
+	Timers    string // the [timers] table's body; empty: the shipped defaults
+	Extra     string // more top-level TOML for both nodes (e.g. log_level)
+	// NoService leaves echod out of the tables: only the VIPs move.
+	NoService bool
+}
+
+// Cluster is two had nodes on a bed.
+type Cluster struct {
+	Bed  *testbed.Bed
+	Bin  string // directory of the had binaries
+	Opts Options
+	dir  string
+	had1 map[string]*testbed.Proc
+}
+
+// BinDir returns where the had binaries are: $HAD_BIN (set by the
+// Makefile), else ./bin of the module.
+func BinDir() (string, error) {
+	if d := os.Getenv("HAD_BIN"); d != "" {
+		return d, nil
+	}
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("find module root: %w", err)
+	}
+	return filepath.Join(filepath.Dir(strings.TrimSpace(string(out))), "bin"), nil
+}
+
+// New writes the configuration of both nodes into the bed's directory.
+func New(bed *testbed.Bed, bin string, opts Options) (*Cluster, error) {
+	for _, prog := range []string{"had1", "had2", "had-sender", "had-receiver", "hactl", "echod"} {
+		if _, err := os.Stat(filepath.Join(bin, prog)); err != nil {
+			return nil, fmt.Errorf("cluster needs the built binaries (make build): %w", err)
+		}
+	}
+	c := &Cluster{Bed: bed, Bin: bin, Opts: opts, dir: filepath.Join(bed.Dir(), "had"), had1: map[string]*testbed.Proc{}}
+	if err := os.MkdirAll(c.dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(c.KeyFile(), []byte("active 1\nkey 1 e2e-test-secret-0123456789abcdef\n"), 0o600); err != nil {
+		return nil, err
+	}
+	for i, n := range Nodes {
+		if err := c.writeNode(i+1, n); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// KeyFile is the shared key file.
+func (c *Cluster) KeyFile() string { return filepath.Join(c.dir, "authkeys") }
+
+// ConfigPath is node's configuration file.
+func (c *Cluster) ConfigPath(node string) string { return filepath.Join(c.dir, node+".toml") }
+
+// ShmPath is node's record table; it lives in the node's run directory,
+// which the bed empties at power-off as a reboot empties /dev/shm.
+func (c *Cluster) ShmPath(node string) string { return filepath.Join(c.Bed.RunDir(node), "had.shm") }
+
+// VIP is the address of group g (1 or 2): node g's own service address.
+func (c *Cluster) VIP(g int) netip.Addr { return c.Bed.VIP(g - 1) }
+
+func peerOf(node string) string {
+	if node == "A" {
+		return "B"
+	}
+	return "A"
+}
+
+func (c *Cluster) writeNode(id int, name string) error {
+	peer := peerOf(name)
+	mode := "mode = \"asymmetric\"\nprimary = 1\n"
+	if c.Opts.Symmetric {
+		mode = "mode = \"symmetric\"\n"
+	}
+	failback := "auto"
+	if c.Opts.Manual {
+		failback = "manual"
+	}
+	cfg := fmt.Sprintf(`# node %[1]s of an end-to-end test cluster (written by e2e/cluster)
+cluster_id = 42
+node_id = %[2]d
+node_name = %[1]q
+peer_name = %[3]q
+%[4]sfailback = %[5]q
+key_file = %[6]q
+shm_path = %[7]q
+state_dir = %[8]q
+bin_dir = %[9]q
+%[10]s
+`, name, id, peer, mode, failback, c.KeyFile(), c.ShmPath(name), filepath.Join(c.dir, "state-"+name), c.Bin, c.Opts.Extra)
+	own := id == 1 || c.Opts.Symmetric
+	other := id == 2 || c.Opts.Symmetric
+	if own {
+		cfg += fmt.Sprintf("recover_table = %q\n", c.tablePath(name, "recover"))
+		if err := c.writeTable(name, "recover", id); err != nil {
+			return err
+		}
+	}
+	if other {
+		cfg += fmt.Sprintf("takeover_table = %q\n", c.tablePath(name, "takeover"))
+		if err := c.writeTable(name, "takeover", 3-id); err != nil {
+			return err
+		}
+	}
+	if c.Opts.Timers != "" {
+		cfg += "\n[timers]\n" + c.Opts.Timers + "\n"
+	}
+	cfg += fmt.Sprintf(`
+[[udp]]
+name = "lan"
+local = "%s:6940"
+peer = "%s:6940"
+
+[[serial]]
+name = "rs232"
+device = %q
+baud = 115200
+`, c.Bed.Addr(name), c.Bed.Addr(peer), c.Bed.TTY(name))
+	return os.WriteFile(c.ConfigPath(name), []byte(cfg), 0o644)
+}
+
+func (c *Cluster) tablePath(node, kind string) string {
+	return filepath.Join(c.dir, node+"-"+kind+".table")
+}
+
+// writeTable writes the table that runs group g on node: its VIP and, unless
+// NoService, echod answering as this node.
+func (c *Cluster) writeTable(node, kind string, g int) error {
+	run := c.Bed.RunDir(node)
+	pid := filepath.Join(run, fmt.Sprintf("echod-g%d.pid", g))
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s table of node %s: group %d\n", kind, node, g)
+	fmt.Fprintf(&b, "vip %s/32 dev=eth0 garp_count=3 garp_interval=200ms\n", c.VIP(g))
+	if !c.Opts.NoService {
+		// Each group's echod answers as this node; it binds 0.0.0.0, so it
+		// serves the group's VIP wherever the table runs it.
+		port := ServicePort + g - 1
+		fmt.Fprintf(&b, "cmd name=echod-g%d timeout=5s \\\n", g)
+		fmt.Fprintf(&b, "    start=\"test -e %[1]s && kill -0 $(cat %[1]s) 2>/dev/null || { %[2]s -name %[3]s -udp :%[4]d -http :%[5]d >>%[6]s 2>&1 & echo $! >%[1]s; }\" \\\n",
+			pid, filepath.Join(c.Bin, "echod"), node, port, HTTPPort+g-1, filepath.Join(run, "echod.log"))
+		fmt.Fprintf(&b, "    stop=\"test -e %[1]s && kill $(cat %[1]s) 2>/dev/null; rm -f %[1]s\"\n", pid)
+	}
+	return os.WriteFile(c.tablePath(node, kind), []byte(b.String()), 0o644)
+}
+
+// Start starts had1 on node.
+func (c *Cluster) Start(node string) error {
+	p, err := c.Bed.Start(node, "had1", []string{filepath.Join(c.Bin, "had1"), "--config", c.ConfigPath(node)}, nil)
+	if err != nil {
+		return err
+	}
+	c.had1[node] = p
+	return nil
+}
+
+// Had1 is the had1 the cluster started last on node (a had2 may since
+// have restarted it: read the status for the current PIDs).
+func (c *Cluster) Had1(node string) *testbed.Proc { return c.had1[node] }
+
+// Hactl runs hactl on node with args.
+func (c *Cluster) Hactl(node string, args ...string) (string, error) {
+	argv := append([]string{"ip", "netns", "exec", c.Bed.NS(node), filepath.Join(c.Bin, "hactl"), "--config", c.ConfigPath(node)}, args...)
+	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
+	return string(out), err
+}
+
+// Status is node's status as hactl status --json reports it.
+func (c *Cluster) Status(node string) (console.Status, error) {
+	out, err := c.Hactl(node, "status", "--json")
+	if err != nil {
+		return console.Status{}, fmt.Errorf("hactl status on %s: %w: %s", node, err, out)
+	}
+	var st console.Status
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		return console.Status{}, fmt.Errorf("hactl status on %s: %w: %s", node, err, out)
+	}
+	return st, nil
+}
+
+// ErrTimeout: a condition did not come true in time.
+var ErrTimeout = errors.New("cluster: timed out")
+
+// WaitStatus polls node's status until cond holds.
+func (c *Cluster) WaitStatus(node string, timeout time.Duration, what string, cond func(console.Status) bool) (console.Status, error) {
+	deadline := time.Now().Add(timeout)
+	var last console.Status
+	var lastErr error
+	for {
+		st, err := c.Status(node)
+		if err == nil && cond(st) {
+			return st, nil
+		}
+		last, lastErr = st, err
+		if time.Now().After(deadline) {
+			b, _ := json.Marshal(last)
+			return last, fmt.Errorf("%w after %v waiting for %s on %s (last error %v, last status %s)", ErrTimeout, timeout, what, node, lastErr, b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Daemon returns the named process in a status.
+func Daemon(st console.Status, role string) console.Daemon {
+	for _, d := range st.Daemons {
+		if d.Role == role {
+			return d
+		}
+	}
+	return console.Daemon{}
+}

@@ -1,0 +1,201 @@
+// hadbench measures a real two-node cluster on the namespace test bed:
+// failover time (node A powered off → first reply at the VIP from node B,
+// as the client sees it) over several runs for each timer profile, and the
+// idle CPU and memory of one node's had processes. It prints a table.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hadcluster/had/console"
+	"github.com/hadcluster/had/e2e/cluster"
+	"github.com/hadcluster/had/e2e/testbed"
+)
+
+// profiles are the timer settings measured. "default" is what ships.
+var profiles = []struct{ name, timers string }{
+	{"default", ""},
+	{"fast", `interval = "10ms"
+warntime = "20ms"
+deadtime = "40ms"
+initdead = "2s"
+ack_timeout = "20ms"
+retransmit = "5ms"`},
+}
+
+func main() {
+	runs := flag.Int("runs", 10, "failovers per profile")
+	idle := flag.Duration("idle", 20*time.Second, "how long to sample idle CPU")
+	only := flag.String("profile", "", "measure only this profile")
+	flag.Parse()
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "hadbench: needs root (network namespaces)")
+		os.Exit(1)
+	}
+	bin, err := cluster.BinDir()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hadbench:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("had failover benchmark: %d power-offs per profile, %s\n\n", *runs, time.Now().Format(time.RFC3339))
+	fmt.Printf("%-8s %5s %9s %9s %9s %9s\n", "profile", "runs", "min", "median", "p95", "max")
+	var idleDone bool
+	for _, pr := range profiles {
+		if *only != "" && pr.name != *only {
+			continue
+		}
+		times, cpu, rss, err := measure(bin, pr.timers, *runs, !idleDone, *idle)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "hadbench: profile %s: %v\n", pr.name, err)
+			os.Exit(1)
+		}
+		slices.Sort(times)
+		fmt.Printf("%-8s %5d %9s %9s %9s %9s\n", pr.name, len(times), ms(times[0]), ms(times[len(times)/2]),
+			ms(times[(len(times)*95+99)/100-1]), ms(times[len(times)-1]))
+		if !idleDone {
+			idleDone = true
+			defer fmt.Printf("\nidle cost of node A's had processes (default timers, %v): %.3f%% of one core, %.1f MiB RSS in all\n", *idle, cpu, rss)
+		}
+	}
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/1e6) }
+
+// measure runs the failovers of one profile on a fresh bed.
+func measure(bin, timers string, runs int, sampleIdle bool, idle time.Duration) (times []time.Duration, cpu, rss float64, err error) {
+	bed, err := testbed.Create(testbed.Options{})
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	defer bed.Close()
+	c, err := cluster.New(bed, bin, cluster.Options{Timers: timers})
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	for _, n := range cluster.Nodes {
+		if err := c.Start(n); err != nil {
+			return nil, 0, 0, err
+		}
+	}
+	p, err := bed.Probe(netip.AddrPortFrom(c.VIP(1), cluster.ServicePort))
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	defer p.Stop()
+	settled := func() error {
+		if _, err := p.FirstReplyFrom("A", time.Time{}, 30*time.Second); err != nil {
+			return err
+		}
+		for _, n := range cluster.Nodes {
+			if _, err := c.WaitStatus(n, 30*time.Second, "pair (N,N)", func(s console.Status) bool { return s.Pair == "(N,N)" }); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := settled(); err != nil {
+		return nil, 0, 0, err
+	}
+	if sampleIdle {
+		if cpu, rss, err = idleCost(c, idle); err != nil {
+			return nil, 0, 0, err
+		}
+	}
+	for i := 0; i < runs; i++ {
+		// A settled pair has just sent a heartbeat (a state change sends
+		// one at once): power off at a random phase of the heartbeat, as a
+		// real failure would, not right after one.
+		time.Sleep(time.Duration(rand.Int64N(int64(time.Second))))
+		off := time.Now()
+		if err := bed.PowerOff("A"); err != nil {
+			return nil, 0, 0, err
+		}
+		r, err := p.FirstReplyFrom("B", off, 10*time.Second)
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("run %d: %w", i, err)
+		}
+		times = append(times, r.Received.Sub(off))
+		if err := bed.PowerOn("A"); err != nil {
+			return nil, 0, 0, err
+		}
+		on := time.Now()
+		if err := c.Start("A"); err != nil {
+			return nil, 0, 0, err
+		}
+		if _, err := p.FirstReplyFrom("A", on, 30*time.Second); err != nil {
+			return nil, 0, 0, fmt.Errorf("run %d failback: %w", i, err)
+		}
+		if err := settled(); err != nil {
+			return nil, 0, 0, fmt.Errorf("run %d: %w", i, err)
+		}
+	}
+	return times, cpu, rss, nil
+}
+
+// idleCost samples the CPU time and RSS of node A's had processes over d.
+// CPU time is utime+stime of /proc/PID/stat, which counts every thread
+// (schedstat is per thread), in clock ticks of 10 ms.
+func idleCost(c *cluster.Cluster, d time.Duration) (cpuPercent, rssMiB float64, err error) {
+	st, err := c.Status("A")
+	if err != nil {
+		return 0, 0, err
+	}
+	var pids []int
+	for _, dm := range st.Daemons {
+		pids = append(pids, int(dm.PID))
+	}
+	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+	cpuNow := func() (time.Duration, error) {
+		var sum time.Duration
+		for _, pid := range pids {
+			b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+			if err != nil {
+				return 0, err
+			}
+			f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+			for _, i := range []int{14 - 3, 15 - 3} { // utime, stime
+				v, err := strconv.ParseInt(f[i], 10, 64)
+				if err != nil {
+					return 0, err
+				}
+				sum += time.Duration(v) * tick
+			}
+		}
+		return sum, nil
+	}
+	before, err := cpuNow()
+	if err != nil {
+		return 0, 0, err
+	}
+	start := time.Now()
+	time.Sleep(d)
+	after, err := cpuNow()
+	if err != nil {
+		return 0, 0, err
+	}
+	cpuPercent = float64(after-before) / float64(time.Since(start)) * 100
+	for _, pid := range pids {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+		if err != nil {
+			return 0, 0, err
+		}
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		for sc.Scan() {
+			if f := strings.Fields(sc.Text()); len(f) >= 2 && f[0] == "VmRSS:" {
+				kb, _ := strconv.ParseFloat(f[1], 64)
+				rssMiB += kb / 1024
+			}
+		}
+	}
+	return cpuPercent, rssMiB, nil
+}

@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/hadcluster/had/console"
+	"github.com/hadcluster/had/e2e/cluster"
+)
+
+// Power off the active node: the client is served at the VIP by the other
+// node, whose MAC its ARP entry now holds. A comes back and, with automatic
+// failback, takes the VIP back.
+func TestPowerOffFailoverAndAutoFailback(t *testing.T) {
+	c, p := up(t, cluster.Options{})
+	off := time.Now()
+	if err := c.Bed.PowerOff("A"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := p.FirstReplyFrom("B", off, 10*time.Second)
+	if err != nil {
+		t.Fatalf("client not served by B after A's power-off: %v", err)
+	}
+	t.Logf("power-off to first reply from B: %v", r.Received.Sub(off))
+	waitARP(t, c, c.VIP(1), "B")
+	if _, err := c.WaitStatus("B", 5*time.Second, "B in T", func(s console.Status) bool { return s.Node.State == "T" }); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := c.Bed.PowerOn("A"); err != nil {
+		t.Fatal(err)
+	}
+	on := time.Now()
+	if err := c.Start("A"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.FirstReplyFrom("A", on, 20*time.Second); err != nil {
+		t.Fatalf("automatic failback: client not served by A again: %v", err)
+	}
+	waitARP(t, c, c.VIP(1), "A")
+	if _, err := c.WaitStatus("A", 10*time.Second, "pair (N,N)", func(s console.Status) bool { return s.Pair == "(N,N)" && s.Node.Held == "g1" }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// With manual failback the returning node stands by until hactl recover.
+func TestManualFailback(t *testing.T) {
+	c, p := up(t, cluster.Options{Manual: true})
+	off := time.Now()
+	if err := c.Bed.PowerOff("A"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.FirstReplyFrom("B", off, 10*time.Second); err != nil {
+		t.Fatalf("client not served by B: %v", err)
+	}
+	if err := c.Bed.PowerOn("A"); err != nil {
+		t.Fatal(err)
+	}
+	on := time.Now()
+	if err := c.Start("A"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitStatus("A", 15*time.Second, "A standing by, (D,T)", func(s console.Status) bool {
+		return s.Pair == "(D,T)" && s.Peer.Alive
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, c, "A", "manual failback", 5*time.Second)
+	noRepliesFrom(t, p, "A", on)
+
+	out, err := c.Hactl("A", "recover")
+	if err != nil {
+		t.Fatalf("hactl recover: %v: %s", err, out)
+	}
+	t.Logf("hactl recover: %s", out)
+	rec := time.Now()
+	if _, err := p.FirstReplyFrom("A", on, 10*time.Second); err != nil {
+		t.Fatalf("after hactl recover: client not served by A: %v", err)
+	}
+	waitARP(t, c, c.VIP(1), "A")
+	if _, err := c.WaitStatus("B", 5*time.Second, "pair (N,N)", func(s console.Status) bool { return s.Pair == "(N,N)" }); err != nil {
+		t.Fatal(err)
+	}
+	_ = rec
+}
+
+// Symmetric mode: each node serves its own VIP; when B is powered off, A
+// serves both, and B takes its own back when it returns.
+func TestSymmetricTakeoverAndRecover(t *testing.T) {
+	c, p1 := up(t, cluster.Options{Symmetric: true})
+	p2, err := c.Bed.Probe(netip.AddrPortFrom(c.VIP(2), cluster.ServicePort+1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p2.Stop)
+	if _, err := p2.FirstReplyFrom("B", time.Time{}, 10*time.Second); err != nil {
+		t.Fatalf("VIP 2 not served by B: %v", err)
+	}
+	off := time.Now()
+	if err := c.Bed.PowerOff("B"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p2.FirstReplyFrom("A", off, 10*time.Second); err != nil {
+		t.Fatalf("after B's power-off, VIP 2 not served by A: %v", err)
+	}
+	waitARP(t, c, c.VIP(2), "A")
+	if _, err := c.WaitStatus("A", 5*time.Second, "A in T holding both", func(s console.Status) bool {
+		return s.Node.State == "T" && s.Node.Held == "g1,g2"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	noRepliesFrom(t, p1, "B", time.Time{})
+
+	if err := c.Bed.PowerOn("B"); err != nil {
+		t.Fatal(err)
+	}
+	on := time.Now()
+	if err := c.Start("B"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p2.FirstReplyFrom("B", on, 20*time.Second); err != nil {
+		t.Fatalf("B did not take VIP 2 back: %v", err)
+	}
+	waitARP(t, c, c.VIP(2), "B")
+	if _, err := c.WaitStatus("A", 10*time.Second, "pair (N,N), A holding g1", func(s console.Status) bool {
+		return s.Pair == "(N,N)" && s.Node.Held == "g1"
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

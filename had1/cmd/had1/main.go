@@ -1,0 +1,63 @@
+// had1 is the node's first monitor daemon: it creates the shared table and
+// keeps had2, the sender and the receiver running. `had1 --check` validates
+// the whole configuration and changes nothing.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hadcluster/had/had1"
+	"github.com/hadcluster/had/logging"
+	"github.com/hadcluster/had/node"
+)
+
+func main() {
+	node.OneProc()
+	cfgPath := flag.String("config", "/etc/had/had.toml", "node configuration")
+	check := flag.Bool("check", false, "validate the configuration, key file and tables, report every error, and exit")
+	flag.Parse()
+
+	n, err := node.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "had1: configuration has errors, nothing started:\n%v\n", err)
+		os.Exit(had1.ExitConfig)
+	}
+	if *check {
+		fmt.Printf("%s: configuration OK\n", *cfgPath)
+		return
+	}
+	cfg := n.Config
+	log := logging.New(os.Stderr, "had1", cfg.NodeName, cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	err = had1.Run(ctx, cfg, had1.Options{
+		ConfigPath: *cfgPath, Log: log, Stdout: os.Stdout, Stderr: os.Stderr,
+		Release: releaser{n: n, log: log},
+	})
+	if err != nil {
+		log.Error().Err(err).Msg("had1 exited")
+		os.Exit(had1.ExitFailSafe)
+	}
+}
+
+// releaser stops both tables from had1, standing in for had2.
+type releaser struct {
+	n   *node.Node
+	log zerolog.Logger
+}
+
+func (r releaser) ReleaseAll(ctx context.Context) error {
+	o, err := node.OpenOS()
+	if err != nil {
+		return err
+	}
+	defer o.Close()
+	return r.n.ReleaseAll(ctx, r.log, o.Deps)
+}
