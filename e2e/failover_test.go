@@ -1,7 +1,11 @@
 package e2e
 
 import (
+	"fmt"
 	"net/netip"
+	"os"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -127,5 +131,58 @@ func TestSymmetricTakeoverAndRecover(t *testing.T) {
 		return s.Pair == "(N,N)" && s.Node.Held == "g1"
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// SIGTERM to had1 is the graceful stop: the node hands its group to the
+// peer at once (TAKEOVER, not OVERTIME), removes its address, and every
+// had process of the node exits.
+func TestGracefulStopHandsOver(t *testing.T) {
+	c, p := up(t, cluster.Options{})
+	st, err := c.Status("A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	had1 := cluster.Daemon(st, "had1")
+	stop := time.Now()
+	if err := syscall.Kill(int(had1.PID), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	r, err := p.FirstReplyFrom("B", stop, 5*time.Second)
+	if err != nil {
+		t.Fatalf("client not served by B after A's graceful stop: %v", err)
+	}
+	t.Logf("SIGTERM to first reply from B: %v", r.Received.Sub(stop).Round(time.Millisecond))
+	waitARP(t, c, c.VIP(1), "B")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pids, err := c.Bed.PIDs("A")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var had []int
+		for _, pid := range pids {
+			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.Contains(string(b), "had") {
+				had = append(had, pid)
+			}
+		}
+		if len(had) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("had processes still running on A after the stop: %v", had)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := os.Stat(c.ShmPath("A")); err == nil {
+		t.Error("A's table is still there after a graceful stop")
+	}
+	if out, _ := c.Bed.Exec("A", "ip", "-o", "addr", "show", "dev", "eth0"); strings.Contains(out, c.VIP(1).String()) {
+		t.Errorf("A still holds the VIP after stopping:\n%s", out)
+	}
+	b := mustRead(t, c.Bed.LogPath("B", "had1"))
+	iTake, iOver := strings.Index(b, `"kind":"TAKEOVER"`), strings.Index(b, "OVERTIME")
+	if iTake < 0 || (iOver >= 0 && iOver < iTake) {
+		t.Fatalf("B did not take over on A's TAKEOVER before any OVERTIME (TAKEOVER at %d, OVERTIME at %d)", iTake, iOver)
 	}
 }

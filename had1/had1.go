@@ -33,6 +33,13 @@ const (
 	ExitFailSafe = 2 // the node gave up and released its resources
 )
 
+// ErrFailedSafe: the node released its resources and stopped because it
+// could not go on safely.
+var ErrFailedSafe = errors.New("had1: node failed safe")
+
+// ErrRunning: another had1 already runs on this node.
+var ErrRunning = errors.New("had1: another had1 runs on this node")
+
 // Releaser stops this node's resources without had2: the last resort when
 // had2 itself cannot be kept running.
 type Releaser interface {
@@ -64,8 +71,9 @@ type Supervisor struct {
 	procs map[string]*Proc
 }
 
-// Run is had1's life: it returns when ctx ends (a graceful stop) or the
-// node fails safe (an error wrapping ErrGaveUp).
+// Run is had1's life: it returns nil when ctx ends (a graceful stop),
+// an error wrapping ErrFailedSafe when the node failed safe, and any other
+// error when it could not start (ErrRunning: another had1 runs).
 func Run(ctx context.Context, cfg *config.Config, opt Options) error {
 	s := &Supervisor{cfg: cfg, opt: opt, log: opt.Log, procs: map[string]*Proc{}, phase: slots.PhaseStarting}
 	if s.opt.StopTimeout == 0 {
@@ -79,7 +87,9 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) error {
 	defer release()
 	s.bump(0)
 
-	ctx, cancel := context.WithCancel(ctx)
+	// The keepers outlive ctx: a stop signal first stops the processes in
+	// order (stop, failSafe), and only then are the keepers let go.
+	kctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	failed := make(chan error, 4)
 	var wg sync.WaitGroup
@@ -88,7 +98,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := k.Run(ctx); err != nil {
+			if err := k.Run(kctx); err != nil {
 				failed <- fmt.Errorf("keep %s running: %w", role.Name, err)
 			}
 		}()
@@ -119,7 +129,7 @@ loop:
 		s.failSafe(failure)
 		cancel()
 		wg.Wait()
-		return fmt.Errorf("node failed safe: %w", failure)
+		return fmt.Errorf("%w: %w", ErrFailedSafe, failure)
 	}
 	s.stop()
 	cancel()
@@ -135,7 +145,7 @@ func (s *Supervisor) openTable() (release func(), err error) {
 		unlock, err := t.Lock(shm.SlotHad1)
 		if err != nil {
 			t.Close()
-			return nil, fmt.Errorf("lock %s: another had1 runs on this node: %w", path, err)
+			return nil, fmt.Errorf("lock %s: %w: %w", path, ErrRunning, err)
 		}
 		if s.anyAlive(t) {
 			s.log.Info().Str("table", path).Msg("table adopted")
@@ -344,7 +354,9 @@ func (s *Supervisor) releaseDirectly() {
 func (s *Supervisor) stopComm() {
 	for _, role := range []string{"sender", "receiver"} {
 		if p := s.proc(role); p != nil {
-			_ = p.Signal(syscall.SIGTERM)
+			if err := p.Signal(syscall.SIGTERM); err != nil {
+				s.log.Warn().Err(err).Str("role", role).Msg("stop failed")
+			}
 		}
 	}
 	for _, role := range []string{"sender", "receiver"} {
@@ -352,6 +364,7 @@ func (s *Supervisor) stopComm() {
 			select {
 			case <-p.Done():
 			case <-time.After(2 * time.Second):
+				s.log.Warn().Str("role", role).Int("pid", p.PID).Msg("process ignored SIGTERM, killing it")
 				_ = p.Kill()
 			}
 		}

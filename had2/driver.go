@@ -164,6 +164,18 @@ func (d *driver) had1Phase() slots.Phase {
 // the effects, publish, wait for the bell or the next deadline.
 func (d *driver) loop(ctx context.Context) error {
 	d.feed.overtime = false
+	// The loop sleeps on the bell: ringing it when ctx ends starts the
+	// handover at once, not at the next liveness tick.
+	rung := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(rung)
+		d.t.Ring(shm.BellHad2)
+	})
+	defer func() {
+		if !stop() {
+			<-rung // the table is unmapped once Run returns
+		}
+	}()
 	for {
 		seen := d.t.BellValue(shm.BellHad2)
 		now := time.Duration(shm.Now())

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -41,9 +42,13 @@ func main() {
 		ConfigPath: *cfgPath, Log: log, Stdout: os.Stdout, Stderr: os.Stderr,
 		Release: releaser{n: n, log: log},
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, had1.ErrFailedSafe):
 		log.Error().Err(err).Msg("had1 exited")
 		os.Exit(had1.ExitFailSafe)
+	case err != nil:
+		log.Error().Err(err).Msg("not started")
+		os.Exit(had1.ExitConfig)
 	}
 }
 
