@@ -164,7 +164,7 @@ func (r *Receiver) accept(i int, f *wire.Frame, now int64) {
 	r.peer.Last = slots.Frame{Kind: f.Kind, State: f.State, Held: f.Held, Flags: f.Flags, Path: uint8(i),
 		ReqID: f.ReqID, Epoch: f.Epoch, Seq: f.Seq, Heard: now, Sent: f.Time}
 	r.peer.Accepted++
-	r.own.rec.Extra[slots.ExtraAccepted]++
+	r.own.Rec.Extra[slots.ExtraAccepted]++
 	if f.Kind.IsControl() {
 		n := r.peer.Messages + 1
 		r.t.Write(slots.MessageSlot(n), slots.Message(n, r.peer.Last))
@@ -200,13 +200,13 @@ func (r *Receiver) accept(i int, f *wire.Frame, now int64) {
 
 // drop counts a frame dropped on path i for reason.
 func (r *Receiver) drop(i, reason int, now int64, err error) {
-	r.own.rec.Extra[dropReasons[reason].extra]++
+	r.own.Rec.Extra[dropReasons[reason].extra]++
 	p := &r.paths[i]
 	p.rec.Dropped++
 	p.dirty = true
 	if r.warned[reason] == 0 || now-r.warned[reason] >= dropWarnEvery {
 		r.warned[reason] = now
-		r.log.Warn().Str("path", p.rec.Name).Err(err).Uint64("total", r.own.rec.Extra[dropReasons[reason].extra]).
+		r.log.Warn().Str("path", p.rec.Name).Err(err).Uint64("total", r.own.Rec.Extra[dropReasons[reason].extra]).
 			Msg("dropped " + dropReasons[reason].what)
 		return
 	}
@@ -250,8 +250,8 @@ func (r *Receiver) tick(now int64) int64 {
 			due(r.lastAccepted + dead)
 		}
 	}
-	r.own.bump(now)
-	due(r.own.next())
+	r.own.Bump(now)
+	due(r.own.Next())
 	return next
 }
 
@@ -270,7 +270,7 @@ func (r *Receiver) linkDrops(i int) {
 		return
 	}
 	p.drops = cur
-	r.own.rec.Extra[slots.ExtraDropSerial] += noise
+	r.own.Rec.Extra[slots.ExtraDropSerial] += noise
 	p.rec.Dropped += foreign
 	p.dirty = true
 	if foreign > 0 && p.drops.Foreign == foreign {

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hadcluster/had/comm/wire"
+	"github.com/hadcluster/had/daemon"
 	"github.com/hadcluster/had/shm"
 	"github.com/hadcluster/had/shm/slots"
 )
@@ -44,7 +45,7 @@ type Receiver struct {
 	log zerolog.Logger
 
 	mu     sync.Mutex // the pumps and the timer loop take turns
-	own    *daemon
+	own    *daemon.Slot
 	peer   slots.Peer
 	replay wire.Replay
 	recent [recentWindow]recentSeq
@@ -123,8 +124,8 @@ func (r *Receiver) Run(ctx context.Context) error {
 	r.closePaths()
 	wg.Wait()
 	r.mu.Lock()
-	r.own.rec.Phase = slots.PhaseStopping
-	r.own.write(shm.Now())
+	r.own.Rec.Phase = slots.PhaseStopping
+	r.own.Write(shm.Now())
 	r.mu.Unlock()
 	r.log.Info().Uint64("accepted", r.peer.Accepted).Msg("receiver stopped")
 	return nil
@@ -159,7 +160,7 @@ func (r *Receiver) pump(i int) {
 // a timestamp left in the table by a receiver long dead says nothing about
 // the peer, and must not raise OVERTIME.
 func (r *Receiver) restore(now int64) {
-	own, whole := newDaemon(r.t, shm.SlotReceiver, r.o.Liveness, r.o.HangTimeout)
+	own, whole := daemon.NewSlot(r.t, shm.SlotReceiver, r.o.Liveness, r.o.HangTimeout)
 	r.own, r.start, r.lastAccepted = own, now, now
 	if !whole {
 		r.log.Error().Msg("own slot torn by a killed receiver; drop counters start again")
@@ -174,7 +175,7 @@ func (r *Receiver) restore(now int64) {
 	r.replay = wire.Replay{Epoch: r.peer.Last.Epoch, Seq: r.peer.Last.Seq}
 	// SlotPeer is written with every frame, the own slot only at liveness
 	// bumps: the former has the true count.
-	own.rec.Extra[slots.ExtraAccepted] = max(own.rec.Extra[slots.ExtraAccepted], r.peer.Accepted)
+	own.Rec.Extra[slots.ExtraAccepted] = max(own.Rec.Extra[slots.ExtraAccepted], r.peer.Accepted)
 	if r.peer.Accepted > 0 {
 		r.recent[r.peer.Last.Seq%recentWindow] = recentSeq{seq: r.peer.Last.Seq, paths: pathBit(int(r.peer.Last.Path))}
 	}
@@ -195,7 +196,7 @@ func (r *Receiver) restore(now int64) {
 			r.t.Write(shm.SlotPath0+i, shm.Record{})
 		}
 	}
-	own.write(now)
+	own.Write(now)
 	r.log.Info().Uint64("epoch", r.replay.Epoch).Uint64("seq", r.replay.Seq).Uint64("messages", r.peer.Messages).
 		Bool("overtime", r.peer.Overtime).Int("paths", len(r.paths)).Msg("receiver started")
 }
@@ -219,7 +220,7 @@ func (r *Receiver) rebuildPeer() {
 			r.peer.Last = f
 		}
 	}
-	r.peer.Accepted = r.own.rec.Extra[slots.ExtraAccepted]
+	r.peer.Accepted = r.own.Rec.Extra[slots.ExtraAccepted]
 	r.t.Write(shm.SlotPeer, r.peer.Record())
 	r.log.Error().Uint64("messages", r.peer.Messages).Uint64("seq", r.peer.Last.Seq).
 		Msg("peer slot torn by a killed receiver; replay window rebuilt from the message ring")

@@ -86,7 +86,7 @@ func (g *rxRig) handle(path int, b []byte, at time.Duration) {
 }
 
 func (g *rxRig) extra(i int) uint64 {
-	g.r.own.write(shm.Now())
+	g.r.own.Write(shm.Now())
 	return readDaemon(g.t, g.tbl, shm.SlotReceiver).Extra[i]
 }
 

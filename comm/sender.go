@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hadcluster/had/comm/wire"
+	"github.com/hadcluster/had/daemon"
 	"github.com/hadcluster/had/shm"
 	"github.com/hadcluster/had/shm/slots"
 )
@@ -47,7 +48,7 @@ type Sender struct {
 	epoch   uint64
 	seq     uint64 // the last sequence number used
 	ctlSeen uint64 // control messages of SlotSend sent so far
-	own     *daemon
+	own     *daemon.Slot
 
 	send     slots.Send // the newest whole SlotSend
 	haveSend bool       // had2 (or had1 in its stead) has written SlotSend
@@ -127,8 +128,8 @@ func (s *Sender) Run(ctx context.Context) error {
 		next := s.step(now, time.Now().UnixNano())
 		s.t.Wait(shm.BellSender, seen, time.Duration(next-now))
 	}
-	s.own.rec.Phase = slots.PhaseStopping
-	s.own.write(shm.Now())
+	s.own.Rec.Phase = slots.PhaseStopping
+	s.own.Write(shm.Now())
 	s.log.Info().Uint64("seq", s.seq).Msg("sender stopped")
 	return nil
 }
@@ -143,11 +144,11 @@ func (s *Sender) closePaths() {
 // sequence number (frames of one epoch must keep growing, or the peer
 // drops them as replays) and the control messages already sent.
 func (s *Sender) restore(now int64) {
-	own, whole := newDaemon(s.t, shm.SlotSender, s.o.Liveness, s.o.HangTimeout)
+	own, whole := daemon.NewSlot(s.t, shm.SlotSender, s.o.Liveness, s.o.HangTimeout)
 	s.own, s.start, s.beatAt = own, now, now
 	s.readSend()
 	if whole {
-		s.seq, s.ctlSeen = own.rec.Extra[slots.ExtraSeq], own.rec.Extra[slots.ExtraControlSeen]
+		s.seq, s.ctlSeen = own.Rec.Extra[slots.ExtraSeq], own.Rec.Extra[slots.ExtraControlSeen]
 	} else {
 		// The previous sender died in the middle of writing its slot, so
 		// the sequence number is lost. One microsecond of the table's age
@@ -162,8 +163,8 @@ func (s *Sender) restore(now int64) {
 	if s.ctlSeen > s.send.Count {
 		s.ctlSeen = s.send.Count
 	}
-	own.rec.Extra[slots.ExtraSeq], own.rec.Extra[slots.ExtraControlSeen] = s.seq, s.ctlSeen
-	own.write(now)
+	own.Rec.Extra[slots.ExtraSeq], own.Rec.Extra[slots.ExtraControlSeen] = s.seq, s.ctlSeen
+	own.Write(now)
 }
 
 // readSend refreshes the copy of SlotSend; a torn read keeps the last one.
@@ -202,9 +203,9 @@ func (s *Sender) step(now, wall int64) int64 {
 	if len(s.frames) > 0 {
 		s.transmit(now, wall)
 	} else {
-		s.own.bump(now)
+		s.own.Bump(now)
 	}
-	next := s.own.next()
+	next := s.own.Next()
 	if s.haveSend {
 		next = min(next, s.beatAt)
 	}
@@ -247,12 +248,12 @@ func (s *Sender) checkBrain(now int64) {
 	switch gone := silent > s.o.BrainGrace; {
 	case gone && !s.brainless:
 		s.brainless = true
-		s.own.rec.Value, s.own.rec.Text = shm.Warning, "heartbeats paused: had2 silent"
+		s.own.Rec.Value, s.own.Rec.Text = shm.Warning, "heartbeats paused: had2 silent"
 		s.log.Error().Dur("silent", silent).Msg("had2 silent longer than the brain grace, heartbeats stopped")
 	case !gone && s.brainless:
 		s.brainless = false
 		s.beatAt = now // the peer may be about to give up on us
-		s.own.rec.Value, s.own.rec.Text = shm.OK, ""
+		s.own.Rec.Value, s.own.Rec.Text = shm.OK, ""
 		s.log.Info().Msg("had2 back, heartbeats resumed")
 	}
 }
@@ -265,8 +266,8 @@ func (s *Sender) transmit(now, wall int64) {
 	s.seq += uint64(len(s.frames))
 	// Persisted before anything leaves: a sender killed after a send
 	// must not reuse the number.
-	s.own.rec.Extra[slots.ExtraSeq], s.own.rec.Extra[slots.ExtraControlSeen] = s.seq, s.ctlSeen
-	s.own.write(now)
+	s.own.Rec.Extra[slots.ExtraSeq], s.own.Rec.Extra[slots.ExtraControlSeen] = s.seq, s.ctlSeen
+	s.own.Write(now)
 	var sent uint64
 	for i := range s.frames {
 		f := &s.frames[i]
@@ -285,7 +286,7 @@ func (s *Sender) transmit(now, wall int64) {
 		}
 		s.log.Debug().Str("kind", f.Kind.String()).Uint64("seq", f.Seq).Str("state", f.State.String()).Msg("frame sent")
 	}
-	s.own.rec.Extra[slots.ExtraSent] += sent
+	s.own.Rec.Extra[slots.ExtraSent] += sent
 }
 
 // sendOn sends one frame on path p, logging a failing path once per

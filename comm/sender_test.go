@@ -11,6 +11,7 @@ import (
 
 	"github.com/hadcluster/had/comm/commtest"
 	"github.com/hadcluster/had/comm/wire"
+	"github.com/hadcluster/had/daemon"
 	"github.com/hadcluster/had/shm"
 	"github.com/hadcluster/had/shm/slots"
 )
@@ -348,7 +349,7 @@ func TestSenderLiveness(t *testing.T) {
 		return readDaemon(t, tbl, shm.SlotSender).Counter >= first.Counter+3
 	})
 	d := readDaemon(t, tbl, shm.SlotSender)
-	start, err := startTime(os.Getpid())
+	start, err := daemon.StartTime(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -97,7 +97,7 @@ func TestSenderToReceiver(t *testing.T) {
 	runSender(t, newTestSender(t, so))
 	waitFor(t, wait, "frames from the restarted sender", func() bool { return readPeer(t2).Accepted > before+5 })
 	r.mu.Lock()
-	replays := r.own.rec.Extra[slots.ExtraDropReplay]
+	replays := r.own.Rec.Extra[slots.ExtraDropReplay]
 	r.mu.Unlock()
 	if replays != 0 {
 		t.Errorf("seed %d: %d frames dropped as replays", seed, replays)

@@ -3,57 +3,17 @@ package config
 import (
 	"fmt"
 	"sort"
-	"strconv"
-	"strings"
+
+	"github.com/hadcluster/had/fileerr"
 )
 
-// Error is one problem in one file.
-type Error struct {
-	File  string // the file as it was named to Load, Parse or LoadKeyring
-	Line  int    // 1-based; 0 when the problem has no line (a required key that is missing)
-	Field string // the key path ("timers.deadtime", "udp[1].peer") or key file entry ("key 3"); may be empty
-	Msg   string
-}
+// Error is one problem in one file: the key path ("timers.deadtime",
+// "udp[1].peer") or key file entry ("key 3") is its Field.
+type Error = fileerr.Error
 
-// Error formats e as "file:line: field: msg", leaving out a zero line and an
-// empty field, the form editors and `grep -n` users can jump to.
-func (e Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		b.WriteByte(':')
-		b.WriteString(strconv.Itoa(e.Line))
-	}
-	b.WriteString(": ")
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
-
-// Errors is every problem found; it implements error. Load, Parse and
-// LoadKeyring return it sorted by line, problems without a line first.
-type Errors []Error
-
-// Error returns one problem per line.
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
-
-// Unwrap lets errors.As find a single Error.
-func (es Errors) Unwrap() []error {
-	out := make([]error, len(es))
-	for i, e := range es {
-		out[i] = e
-	}
-	return out
-}
+// Errors is every problem found. Load, Parse and LoadKeyring return it
+// sorted by line, problems without a line first.
+type Errors = fileerr.Errors
 
 // collector gathers the problems of one file. It knows where each key is
 // written, so a rule names the key and gets the line for free.

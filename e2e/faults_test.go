@@ -354,3 +354,35 @@ func TestHungProcessIsReplaced(t *testing.T) {
 		t.Fatal("B took over although only processes hung")
 	}
 }
+
+// A process that cannot be kept running fails the node safe: it hands
+// everything to the peer (TAKEOVER), stops, and had1 exits non-zero.
+func TestFailSafeWhenAProcessKeepsDying(t *testing.T) {
+	c, p := up(t, cluster.Options{Supervise: "max_restarts = 3\nrestart_window = \"60s\""})
+	start := time.Now()
+	var last int32
+	for i := 0; i < 4; i++ {
+		st, err := c.WaitStatus("A", 5*time.Second, "receiver running", func(s console.Status) bool {
+			d := cluster.Daemon(s, "receiver")
+			return d.Alive && d.PID != last
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = cluster.Daemon(st, "receiver").PID
+		if err := syscall.Kill(int(last), syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := p.FirstReplyFrom("B", start, 10*time.Second); err != nil {
+		t.Fatalf("client not served by B after A failed safe: %v", err)
+	}
+	waitARP(t, c, c.VIP(1), "B")
+	if err := c.Had1("A").Wait(10 * time.Second); err == nil || !strings.Contains(err.Error(), "exit status 2") {
+		t.Fatalf("had1 on A ended with %v, want exit status 2 (failed safe)", err)
+	}
+	waitLog(t, c, "A", "node failing safe", time.Second)
+	if _, err := c.WaitStatus("B", 5*time.Second, "B in T", func(s console.Status) bool { return s.Node.State == "T" }); err != nil {
+		t.Fatal(err)
+	}
+}

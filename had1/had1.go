@@ -22,6 +22,7 @@ import (
 
 	"github.com/hadcluster/had/comm/wire"
 	"github.com/hadcluster/had/config"
+	"github.com/hadcluster/had/daemon"
 	"github.com/hadcluster/had/shm"
 	"github.com/hadcluster/had/shm/slots"
 )
@@ -79,7 +80,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) error {
 	if s.opt.StopTimeout == 0 {
 		s.opt.StopTimeout = 30 * time.Second
 	}
-	s.start, _ = StartTime(os.Getpid())
+	s.start, _ = daemon.StartTime(os.Getpid())
 	release, err := s.openTable()
 	if err != nil {
 		return err
@@ -187,7 +188,7 @@ func (s *Supervisor) anyAlive(t *shm.Table) bool {
 		if d.Phase == slots.PhaseStopping || d.Phase == slots.PhaseFailSafe {
 			continue
 		}
-		if got, err := StartTime(int(d.PID)); err == nil && got == d.Start {
+		if got, err := daemon.StartTime(int(d.PID)); err == nil && got == d.Start {
 			return true
 		}
 	}

@@ -1,17 +1,16 @@
 package had1
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hadcluster/had/daemon"
 	"github.com/hadcluster/had/shm"
 )
 
@@ -85,7 +84,7 @@ func Spawn(argv []string, stdout, stderr io.Writer) (*Proc, error) {
 		return nil, fmt.Errorf("pidfd of %s: %w", argv[0], err)
 	}
 	p.pidfd = os.NewFile(uintptr(fd), "pidfd")
-	p.Start, _ = StartTime(p.PID) // best effort: a child that already died has none
+	p.Start, _ = daemon.StartTime(p.PID) // best effort: a child that already died has none
 	go func() {
 		_ = cmd.Wait()
 		close(p.done)
@@ -102,7 +101,7 @@ func Adopt(pid int, start uint64) (*Proc, error) {
 	}
 	f := os.NewFile(uintptr(fd), "pidfd")
 	// Checked after the pidfd is open: from here on it names this process.
-	if got, err := StartTime(pid); err != nil || got != start {
+	if got, err := daemon.StartTime(pid); err != nil || got != start {
 		f.Close()
 		return nil, fmt.Errorf("adopt %d: %w", pid, ErrNotSame)
 	}
@@ -130,33 +129,3 @@ func Adopt(pid int, start uint64) (*Proc, error) {
 
 // Close releases the pidfd once the process is gone or no longer watched.
 func (p *Proc) Close() { p.pidfd.Close() }
-
-// StartTime returns field 22 of /proc/PID/stat: when the process started,
-// in clock ticks since boot. With the PID it names one process for good.
-func StartTime(pid int) (uint64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, fmt.Errorf("read start time of %d: %w", pid, err)
-	}
-	return parseStartTime(b)
-}
-
-// parseStartTime reads field 22 of a /proc/PID/stat line. The command name
-// (field 2) may hold spaces and parentheses, so fields are counted from the
-// last ')'.
-func parseStartTime(stat []byte) (uint64, error) {
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("parse /proc stat: no command name")
-	}
-	fields := bytes.Fields(stat[i+1:])
-	const idx = 22 - 3 // fields after the name start at field 3
-	if len(fields) <= idx {
-		return 0, fmt.Errorf("parse /proc stat: %d fields", len(fields)+2)
-	}
-	v, err := strconv.ParseUint(string(fields[idx]), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("parse /proc stat start time: %w", err)
-	}
-	return v, nil
-}

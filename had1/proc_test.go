@@ -2,9 +2,12 @@ package had1
 
 import (
 	"os"
+
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hadcluster/had/daemon"
 )
 
 func TestSpawnSignalAndAdopt(t *testing.T) {
@@ -13,7 +16,7 @@ func TestSpawnSignalAndAdopt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	start, err := StartTime(p.PID)
+	start, err := daemon.StartTime(p.PID)
 	if err != nil || start != p.Start {
 		t.Fatalf("StartTime(%d) = %d, %v; Spawn recorded %d", p.PID, start, err, p.Start)
 	}
@@ -37,16 +40,5 @@ func TestSpawnSignalAndAdopt(t *testing.T) {
 	}
 	if err := p.Kill(); err != nil {
 		t.Errorf("Kill after exit: %v", err)
-	}
-}
-
-func TestParseStartTime(t *testing.T) {
-	stat := []byte("1234 (we (ird) name) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 3 0 987654 10000 200")
-	got, err := parseStartTime(stat)
-	if err != nil || got != 987654 {
-		t.Fatalf("parseStartTime = %d, %v; want 987654", got, err)
-	}
-	if _, err := parseStartTime([]byte("garbage")); err == nil {
-		t.Fatal("parseStartTime accepted garbage")
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hadcluster/had/comm/wire"
 	"github.com/hadcluster/had/config"
+	"github.com/hadcluster/had/daemon"
 	"github.com/hadcluster/had/had1"
 	"github.com/hadcluster/had/had2/fsm"
 	"github.com/hadcluster/had/shm"
@@ -83,7 +84,7 @@ const extraAdminSeen = 2 // the last admin request consumed
 func Run(ctx context.Context, opt Options) error {
 	d := &driver{opt: opt, cfg: opt.Config, t: opt.Table, log: opt.Log, results: make(chan fsm.Event, 16)}
 	d.own = slots.Daemon{Value: shm.OK, Interval: int64(d.cfg.Supervise.HangTimeout), Phase: slots.PhaseStarting}
-	d.own.Start, _ = had1.StartTime(os.Getpid())
+	d.own.Start, _ = daemon.StartTime(os.Getpid())
 	if r, err := d.t.Read(shm.SlotHad2); err == nil || errors.Is(err, shm.ErrStale) {
 		prev := slots.ParseDaemon(r)
 		d.own.Extra, d.lastAdm = prev.Extra, prev.Extra[extraAdminSeen]

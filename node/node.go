@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 
 	"github.com/rs/zerolog"
 
@@ -19,16 +18,6 @@ import (
 	"github.com/hadcluster/had/config"
 	"github.com/hadcluster/had/tables"
 )
-
-// OneProc runs the calling daemon on one P unless GOMAXPROCS says
-// otherwise. had's daemons do little work but wake often; with one P the
-// Go scheduler stops spinning threads between wake-ups, which halved their
-// idle CPU here (5.6% → 2.6% of a core for a node, measured).
-func OneProc() {
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(1)
-	}
-}
 
 // Node is a whole, valid node configuration.
 type Node struct {

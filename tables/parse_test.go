@@ -170,8 +170,8 @@ func TestErrorFormat(t *testing.T) {
 		e    Error
 		want string
 	}{
-		{Error{"a.table", 3, "dev", "required"}, "a.table:3: dev: required"},
-		{Error{"a.table", 0, "", "too big"}, "a.table: too big"},
+		{Error{File: "a.table", Line: 3, Field: "dev", Msg: "required"}, "a.table:3: dev: required"},
+		{Error{File: "a.table", Msg: "too big"}, "a.table: too big"},
 	}
 	for _, tt := range tests {
 		if got := tt.e.Error(); got != tt.want {

@@ -33,6 +33,7 @@ type Options struct {
 	Symmetric bool   // both nodes own a group (the second VIP is B's)
 	Manual    bool   // manual failback
 	Timers    string // the [timers] table's body; empty: the shipped defaults
+	Supervise string // the [supervise] table's body; empty: the defaults
 	Extra     string // more top-level TOML for both nodes (e.g. log_level)
 	// NoService leaves echod out of the tables: only the VIPs move.
 	NoService bool
@@ -140,6 +141,9 @@ bin_dir = %[9]q
 	}
 	if c.Opts.Timers != "" {
 		cfg += "\n[timers]\n" + c.Opts.Timers + "\n"
+	}
+	if c.Opts.Supervise != "" {
+		cfg += "\n[supervise]\n" + c.Opts.Supervise + "\n"
 	}
 	cfg += fmt.Sprintf(`
 [[udp]]

@@ -34,7 +34,7 @@ retransmit = "5ms"`},
 }
 
 func main() {
-	runs := flag.Int("runs", 10, "failovers per profile")
+	runs := flag.Int("runs", 20, "failovers per profile")
 	idle := flag.Duration("idle", 20*time.Second, "how long to sample idle CPU")
 	only := flag.String("profile", "", "measure only this profile")
 	flag.Parse()
@@ -64,7 +64,7 @@ func main() {
 			ms(times[(len(times)*95+99)/100-1]), ms(times[len(times)-1]))
 		if !idleDone {
 			idleDone = true
-			defer fmt.Printf("\nidle cost of node A's had processes (default timers, %v): %.3f%% of one core, %.1f MiB RSS in all\n", *idle, cpu, rss)
+			defer fmt.Printf("\nidle cost of node A's had processes (%s timers, %v): %.3f%% of one core, %.1f MiB RSS in all\n", pr.name, *idle, cpu, rss)
 		}
 	}
 }

@@ -14,13 +14,14 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/hadcluster/had/daemon"
 	"github.com/hadcluster/had/had1"
 	"github.com/hadcluster/had/logging"
 	"github.com/hadcluster/had/node"
 )
 
 func main() {
-	node.OneProc()
+	daemon.OneProc()
 	cfgPath := flag.String("config", "/etc/had/had.toml", "node configuration")
 	check := flag.Bool("check", false, "validate the configuration, key file and tables, report every error, and exit")
 	flag.Parse()

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/hadcluster/had/daemon"
 	"github.com/hadcluster/had/had1"
 	"github.com/hadcluster/had/had2"
 	"github.com/hadcluster/had/logging"
@@ -20,7 +21,7 @@ import (
 )
 
 func main() {
-	node.OneProc()
+	daemon.OneProc()
 	cfgPath := flag.String("config", "/etc/had/had.toml", "node configuration")
 	flag.Parse()
 	n, err := node.Load(*cfgPath)

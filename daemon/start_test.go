@@ -1,4 +1,4 @@
-package comm
+package daemon
 
 import (
 	"os"
@@ -24,7 +24,7 @@ func TestParseStartTime(t *testing.T) {
 			t.Errorf("%s: got %d, %v; want %d, ok %v", tt.name, got, err, tt.want, tt.ok)
 		}
 	}
-	if st, err := startTime(os.Getpid()); err != nil || st == 0 {
+	if st, err := StartTime(os.Getpid()); err != nil || st == 0 {
 		t.Errorf("own start time: got %d, %v", st, err)
 	}
 }
