@@ -240,7 +240,9 @@ func (r *Receiver) tick(now int64) int64 {
 			due(p.last + dead)
 		}
 	}
-	if !r.peer.Overtime {
+	// OVERTIME means a peer that was heard has gone silent. One never heard
+	// (both nodes booting) is had2's initdead to judge, not a failure.
+	if !r.peer.Overtime && r.peer.Accepted > 0 {
 		if now-r.lastAccepted >= dead {
 			r.peer.Overtime = true
 			r.t.Write(shm.SlotPeer, r.peer.Record())

@@ -155,6 +155,21 @@ func TestReceiverOvertime(t *testing.T) {
 	}
 }
 
+// A peer never heard is not OVERTIME: at a node's boot, judging the peer
+// is had2's initdead, and "silent on every path" would be noise.
+func TestReceiverNoOvertimeBeforeFirstFrame(t *testing.T) {
+	g := newRxRig(t, 2)
+	g.r.tick(g.at(10 * g.o.Deadtime))
+	if p := readPeer(g.tbl); p.Overtime {
+		t.Fatalf("peer slot with no frame ever: got %+v, want no OVERTIME", p)
+	}
+	g.handle(0, g.frame(wire.Frame{Seq: 1}), 11*g.o.Deadtime)
+	g.r.tick(g.at(12 * g.o.Deadtime))
+	if p := readPeer(g.tbl); !p.Overtime {
+		t.Fatalf("peer slot after a frame and the dead time: got %+v, want OVERTIME", p)
+	}
+}
+
 func TestReceiverOnePathSilent(t *testing.T) {
 	g := newRxRig(t, 2)
 	iv := 50 * time.Millisecond
