@@ -35,7 +35,7 @@ bench: build
 check:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
-	$(GO) test -run TestSafetyRandom -seeds 3000 ./had2/fsm/
+	$(GO) test -count=1 -run TestSafetyRandom ./had2/fsm/ -seeds=3000
 
 clean:
 	rm -rf $(BIN)

@@ -85,6 +85,7 @@ type Machine struct {
 	label            wire.State
 	want, permit, on wire.Groups
 	jobGroup         wire.Groups // the group whose table runs now; 0 when idle
+	redo             wire.Groups // started when a restart cut the table short: maybe half up
 	jobStart         bool
 	failed           wire.Groups // groups whose start failed; not retried before retryAt
 	retryAt          time.Duration
@@ -425,15 +426,18 @@ func (m *Machine) tableDone(ev TableDone) {
 	switch {
 	case ev.Start && ev.OK:
 		m.on |= ev.Group
+		m.redo &^= ev.Group
 	case ev.Start:
 		// A half-started group is stopped, and the node hands over to a
 		// healthy peer or, still wanting it, starts it again at retryAt.
 		m.on |= ev.Group
+		m.redo &^= ev.Group
 		m.failed |= ev.Group
 		m.retryAt = m.now + m.cfg.RetryAfter
 		m.alert(LevelError, fmt.Sprintf("start of %v failed: %s", ev.Group, ev.Err))
 	case ev.OK:
 		m.on &^= ev.Group
+		m.redo &^= ev.Group
 	default:
 		// The table already retried. A resource that will not stop may
 		// still be held: the only safe move is to stop being a node.
@@ -692,6 +696,17 @@ func (m *Machine) reconcile() {
 		m.emit(Effect{Kind: EffSend, Msg: a.kind, ReqID: a.id, Flags: m.Flags()})
 	}
 	m.acks = kept
+	// A start a restart cut short is run again (starting what runs
+	// succeeds): the group counts as held meanwhile, as it may be half up.
+	if redo := m.redo & m.want &^ m.failed; redo != 0 {
+		g := m.own
+		if !redo.Any(g) {
+			g = m.peerG
+		}
+		m.jobGroup, m.jobStart = g, true
+		m.emit(Effect{Kind: EffStart, Group: g})
+		return
+	}
 	start := m.want &^ m.on & m.permit &^ m.failed
 	for _, g := range [2]wire.Groups{m.own, m.peerG} {
 		if g != 0 && start.Any(g) && (m.peerDead || !m.peer.held.Any(g)) {

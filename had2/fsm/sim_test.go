@@ -167,6 +167,7 @@ func (s *sim) start(delayA, delayB time.Duration) {
 	s.at(delayB, func() { s.powerOn(1) })
 	var tick func()
 	tick = func() {
+		s.falseOvertimeUpdate()
 		for _, n := range s.nodes {
 			s.receiverCheck(n)
 			if n.powered && s.now >= n.m.NextWake() {
@@ -295,7 +296,8 @@ func (s *sim) deliver(f simFrame) {
 }
 
 func (s *sim) receiverCheck(n *simNode) {
-	if !n.powered || n.overtime || s.now-n.lastHeard < s.timers.deadtime {
+	// As the real receiver: OVERTIME only for a peer heard since boot.
+	if !n.powered || n.overtime || n.rEpoch == 0 || s.now-n.lastHeard < s.timers.deadtime {
 		return
 	}
 	n.overtime = true
@@ -304,12 +306,14 @@ func (s *sim) receiverCheck(n *simNode) {
 	s.step(n, PeerSilent{})
 }
 
-// falseOvertimeUpdate tracks OVERTIMEs declared while the peer was powered:
-// the blackouts that excuse a dual holding when there is no fencing.
+// falseOvertimeUpdate tracks the times a node heard nothing from its
+// powered peer for the dead time (OVERTIME, or a boot that never heard it,
+// which initdead treats alike): the blackouts that excuse a dual holding
+// when there is no fencing.
 func (s *sim) falseOvertimeUpdate() {
 	for _, n := range s.nodes {
 		peer := s.nodes[1-n.idx]
-		false_ := n.powered && n.overtime && peer.powered
+		false_ := n.powered && peer.powered && s.now-n.lastHeard >= s.timers.deadtime
 		switch {
 		case false_ && n.falseOvertimeSince < 0:
 			n.falseOvertimeSince = s.now
@@ -439,7 +443,7 @@ func (s *sim) report() string {
 	if len(tail) > 80 {
 		tail = tail[len(tail)-80:]
 	}
-	return fmt.Sprintf("seed %d: %s\npairs: %s\nlast events:\n%s\nreplay: go test ./had2/fsm -run 'TestSafetyRandom' -seed %d -v",
+	return fmt.Sprintf("seed %d: %s\npairs: %s\nlast events:\n%s\nreplay: go test ./had2/fsm -run TestSafetyRandom -v -seed=%d",
 		s.seed, s.violation, strings.Join(s.pairLog, " "), strings.Join(tail, "\n"), s.seed)
 }
 

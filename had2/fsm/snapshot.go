@@ -44,7 +44,8 @@ type snap struct {
 	HandledTakeReq, HandledRecover               uint32
 	HandledTakeover, LastAckID                   uint32
 	LastAckKind, Bits2                           uint8
-	_                                            [4]uint8
+	Redo                                         uint16
+	_                                            [2]uint8
 }
 
 // Bits of snap.Bits.
@@ -79,7 +80,7 @@ func (m *Machine) Snapshot() []byte {
 		PeerEpoch: m.peer.epoch, PeerSeq: m.peer.seq, PeerState: uint8(m.peer.state), PeerFlags: uint8(m.peer.flags),
 		PeerHeld:       uint16(m.peer.held),
 		HandledTakeReq: m.handledTakeReq, HandledRecover: m.handledRecover, HandledTakeover: m.handledTakeover,
-		LastAckID: m.lastAckID, LastAckKind: uint8(m.lastAckKind),
+		LastAckID: m.lastAckID, LastAckKind: uint8(m.lastAckKind), Redo: uint16(m.redo),
 	}
 	set := func(bit uint8, on bool) {
 		if on {
@@ -159,11 +160,15 @@ func Restore(cfg Config, b []byte, now time.Duration) (*Machine, error) {
 	m.peer.alive = m.peer.heard
 	m.handledTakeReq, m.handledRecover, m.handledTakeover = s.HandledTakeReq, s.HandledRecover, s.HandledTakeover
 	m.lastAckID, m.lastAckKind = s.LastAckID, wire.Kind(s.LastAckKind)
+	// A table that was running when the old process died may have done
+	// any part of its work: the group counts as held until it is run
+	// again. An interrupted stop is redone by the usual stop; an
+	// interrupted start is redone, or stopped if no longer wanted.
+	m.redo = wire.Groups(s.Redo)
 	if g := wire.Groups(s.JobGroup); g != 0 {
+		m.on |= g
 		if s.Bits&bitJobStart != 0 {
-			m.on &^= g
-		} else {
-			m.on |= g
+			m.redo |= g
 		}
 	}
 	return m, nil
