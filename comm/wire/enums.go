@@ -110,4 +110,8 @@ const (
 	FlagAdmin Flags = 1 << 1
 	// FlagStopping: the sender is shutting down on purpose.
 	FlagStopping Flags = 1 << 2
+	// FlagServiceFailed: a critical agent watching the sender's services
+	// reported ERROR while it ran them; it stands by until that agent
+	// reports OK again.
+	FlagServiceFailed Flags = 1 << 3
 )

@@ -92,6 +92,7 @@ type Machine struct {
 	fenceRetryAt     time.Duration
 	hold             bool // standby by choice: do not recover on our own
 	agentsOK         bool
+	serviceFail      bool // a critical service agent failed while we held a group; sticks until it is OK
 	peerDead         bool // took over from a silent peer; cleared when it is heard
 	bootAt           time.Duration
 	nextID           uint32
@@ -145,6 +146,9 @@ func (m *Machine) Flags() wire.Flags {
 	if m.stopping {
 		f |= wire.FlagStopping
 	}
+	if m.serviceFail {
+		f |= wire.FlagServiceFailed
+	}
 	return f
 }
 
@@ -186,10 +190,18 @@ func (m *Machine) Step(now time.Duration, ev Event) []Effect {
 		if ev.OK != m.agentsOK {
 			m.agentsOK = ev.OK
 			if ev.OK {
-				m.alert(LevelInfo, "critical agents healthy again")
+				m.alert(LevelInfo, "critical node agents healthy again")
 			} else {
-				m.alert(LevelError, "a critical agent reports ERROR")
+				m.alert(LevelError, "a critical node agent reports ERROR: this node is unfit")
 			}
+		}
+		switch {
+		case ev.ServiceFailed && !m.serviceFail && m.on != 0:
+			m.serviceFail = true
+			m.alert(LevelError, "a critical service agent reports ERROR")
+		case !ev.ServiceFailed && m.serviceFail:
+			m.serviceFail = false
+			m.alert(LevelInfo, "critical service agents healthy again")
 		}
 	case Admin:
 		if m.stopping {
@@ -564,7 +576,7 @@ func (m *Machine) decide() {
 			// still releasing
 		case !m.peer.alive && m.now >= m.fenceRetryAt:
 			m.startRequest(0)
-		case m.peer.alive && !m.hold && m.healthy() && m.notice == nil:
+		case m.peer.alive && !m.hold && m.healthy() && !m.serviceFail && m.notice == nil:
 			m.startRecover()
 		case m.unservedFor() >= m.cfg.RetryAfter && m.shouldServe():
 			m.alert(LevelWarning, "both nodes stand by and nobody serves; taking over")
@@ -575,8 +587,10 @@ func (m *Machine) decide() {
 		switch {
 		case !m.peer.alive && missing != 0 && m.now >= m.fenceRetryAt:
 			m.startRequest(0)
-		case !m.healthy() && (m.Held()|m.want) != 0 && m.peer.alive && m.peer.flags&wire.FlagUnhealthy == 0:
+		case !m.healthy() && (m.Held()|m.want) != 0 && m.peerFit():
 			m.giveUp(wire.FlagUnhealthy, "unhealthy: handing over to the peer")
+		case m.serviceFail && (m.Held()|m.want) != 0 && m.peerFit():
+			m.giveUp(0, "a critical service failed: handing over to the peer")
 		case m.unservedFor() >= m.cfg.RetryAfter:
 			m.alert(LevelWarning, "the peer stands by and nobody serves its group; taking over")
 			m.startRequest(0)
@@ -610,14 +624,22 @@ func (m *Machine) unservedFor() time.Duration {
 	return m.now - m.unservedSince
 }
 
-// shouldServe breaks the tie when both nodes stand by: the healthier one
+// shouldServe breaks the tie when both nodes stand by: the fitter one
 // serves, and between equals the preferred one.
 func (m *Machine) shouldServe() bool {
-	peerOK := m.peer.flags&wire.FlagUnhealthy == 0
-	if m.healthy() != peerOK {
-		return m.healthy()
+	meOK := m.healthy() && !m.serviceFail
+	if peerOK := m.peerFit(); meOK != peerOK {
+		return meOK
 	}
 	return m.cfg.Preferred == m.cfg.Me
+}
+
+// peerFit reports whether the peer is heard and fit to take groups over: no
+// critical agent of its node, nor of the services it ran, reports ERROR.
+// Handing over to a peer as broken as this node would only move the
+// failure (a gateway lost on both nodes stays where it is).
+func (m *Machine) peerFit() bool {
+	return m.peer.alive && m.peer.flags&(wire.FlagUnhealthy|wire.FlagServiceFailed) == 0
 }
 
 // timers retransmits and lets deadlines pass.

@@ -26,7 +26,7 @@ func faultSchedule(s *sim, faultsEnd time.Duration) {
 		i := r.Intn(2)
 		p := s.paths[r.Intn(len(s.paths))]
 		dur := time.Duration(100+r.Intn(4000)) * time.Millisecond
-		switch k := r.Intn(12); k {
+		switch k := r.Intn(13); k {
 		case 0:
 			s.powerOff(i)
 			s.at(dur, func() { s.powerOn(i) })
@@ -64,6 +64,9 @@ func faultSchedule(s *sim, faultsEnd time.Duration) {
 			s.powerOff(0)
 			s.powerOff(1)
 			s.at(dur, func() { s.powerOn(0); s.powerOn(1) })
+		case 12:
+			s.setService(i, true)
+			s.at(dur, func() { s.setService(i, false) })
 		case 11: // one-way blackout: every path in one direction
 			for _, q := range s.paths {
 				q.up[i] = false
@@ -90,6 +93,9 @@ func heal(s *sim) {
 		s.powerOn(i)
 		if !n.agentsOK {
 			s.setHealth(i, true)
+		}
+		if n.svcFail {
+			s.setService(i, false)
 		}
 	}
 }

@@ -254,3 +254,37 @@ func TestShutdownHandsOver(t *testing.T) {
 		t.Fatal("the handover waited for OVERTIME")
 	}
 }
+
+// A critical service agent failing on the active node hands everything to
+// the peer; the node stands by until the agent reports OK again, then
+// fails back (automatic failback).
+func TestServiceFailureHandsOverUntilFixed(t *testing.T) {
+	s := newSim(t, 13, "asymmetric", true)
+	s.start(0, 0)
+	s.run(3 * time.Second)
+	s.setService(0, true)
+	s.run(4 * time.Second)
+	mustHold(t, s, g1, 2)
+	s.run(8 * time.Second) // still failing: node1 must not take it back
+	mustHold(t, s, g1, 2)
+	if s.pair() != "(D,T)" {
+		t.Fatalf("pair = %s, want (D,T) while node1's service is broken", s.pair())
+	}
+	s.setService(0, false)
+	s.run(9 * time.Second)
+	mustHold(t, s, g1, 1)
+}
+
+// A service agent failing where no group is held (the backup) changes
+// nothing: it is about the services a node runs.
+func TestServiceFailureOnBackupIgnored(t *testing.T) {
+	s := newSim(t, 14, "asymmetric", true)
+	s.start(0, 0)
+	s.run(3 * time.Second)
+	s.setService(1, true)
+	s.run(4 * time.Second)
+	mustHold(t, s, g1, 1)
+	s.setService(0, true) // now the primary's service fails: the backup is fit
+	s.run(5 * time.Second)
+	mustHold(t, s, g1, 2)
+}

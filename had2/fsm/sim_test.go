@@ -55,6 +55,7 @@ type simNode struct {
 	jobToken int
 	phys     wire.Groups // groups whose resources are up, for the invariant
 	agentsOK bool
+	svcFail  bool // a critical service agent reports ERROR
 
 	falseOvertimeSince time.Duration // -1 when none
 	falseOvertimeEnd   time.Duration
@@ -190,7 +191,7 @@ func (s *sim) powerOn(i int) {
 	n.seq = 0
 	n.rEpoch, n.rSeq = 0, 0
 	n.lastHeard, n.overtime = s.now, false
-	n.agentsOK = true
+	n.agentsOK, n.svcFail = true, false
 	n.m = New(n.cfg, s.now)
 	n.jobToken++
 	n.states = append(n.states, n.m.State())
@@ -471,6 +472,16 @@ func (s *sim) setHealth(i int, ok bool) {
 	if n.powered {
 		n.agentsOK = ok
 		s.logf("node%d agents ok=%v", i+1, ok)
-		s.step(n, Health{OK: ok})
+		s.step(n, Health{OK: ok, ServiceFailed: n.svcFail})
+	}
+}
+
+// setService makes node i's critical service agent report ERROR or OK.
+func (s *sim) setService(i int, failed bool) {
+	n := s.nodes[i]
+	if n.powered {
+		n.svcFail = failed
+		s.logf("node%d service failed=%v", i+1, failed)
+		s.step(n, Health{OK: n.agentsOK, ServiceFailed: failed})
 	}
 }

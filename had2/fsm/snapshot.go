@@ -63,6 +63,7 @@ const (
 // Bits of snap.Bits2.
 const (
 	bitStopping = 1 << iota
+	bitServiceFail
 )
 
 // Snapshot returns the machine's state in SnapshotSize bytes. The peer's
@@ -95,6 +96,9 @@ func (m *Machine) Snapshot() []byte {
 	set(bitPeerHeard, m.peer.heard)
 	if m.stopping {
 		s.Bits2 |= bitStopping
+	}
+	if m.serviceFail {
+		s.Bits2 |= bitServiceFail
 	}
 	s.NAcks = uint8(len(m.acks))
 	for i, a := range m.acks {
@@ -140,6 +144,7 @@ func Restore(cfg Config, b []byte, now time.Duration) (*Machine, error) {
 	m.agentsOK = s.Bits&bitAgentsOK != 0
 	m.peerDead = s.Bits&bitPeerDead != 0
 	m.stopping = s.Bits2&bitStopping != 0
+	m.serviceFail = s.Bits2&bitServiceFail != 0
 	m.req = request{kind: wire.Kind(s.ReqKind), id: s.ReqID, flags: wire.Flags(s.ReqFlags), from: phase(s.ReqFrom),
 		sends: s.ReqSends, deadline: time.Duration(s.ReqDeadline), lastSent: time.Duration(s.ReqLastSent),
 		acked: s.Bits&bitReqAcked != 0}

@@ -77,8 +77,18 @@ type FenceDone struct {
 	Err string
 }
 
-// Health is the verdict of the critical agents: false while any reports ERROR.
-type Health struct{ OK bool }
+// Health is the verdict of the critical agents (SPEC §6).
+type Health struct {
+	// OK: no node-scoped critical agent (gateway, link, disk…) reports
+	// ERROR. A node that is not OK is unfit: it hands its groups to a fit
+	// peer, does not take any back, and tells the peer so (FlagUnhealthy).
+	OK bool
+	// ServiceFailed: a service-scoped critical agent (watching the
+	// application this node runs) reports ERROR. It counts only while the
+	// node holds a group, and then sticks: the node hands its groups to a
+	// fit peer and does not recover them before the agent reports OK.
+	ServiceFailed bool
+}
 
 // AdminCmd is an operator's request.
 type AdminCmd uint8
@@ -210,6 +220,9 @@ func flagText(f wire.Flags) string {
 	}
 	if f&wire.FlagStopping != 0 {
 		s += " stopping"
+	}
+	if f&wire.FlagServiceFailed != 0 {
+		s += " service-failed"
 	}
 	return s
 }
