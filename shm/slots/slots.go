@@ -295,3 +295,81 @@ func (a Admin) Record() shm.Record {
 
 // ParseAdmin reads SlotAdmin.
 func ParseAdmin(r shm.Record) Admin { return Admin{ID: r.Data[0], Cmd: uint8(r.Data[1])} }
+
+// AgentSlots returns agent i's two slots: its PID record, written by had1,
+// and its result, written by the agent.
+func AgentSlots(i int) (id, result int) {
+	return shm.SlotAgent0 + 2*i, shm.SlotAgent0 + 2*i + 1
+}
+
+// MetricWords is how many data words an agent result carries.
+const MetricWords = shm.DataWords
+
+// AgentResult is an agent's result slot, written by the agent itself (a
+// built-in had-agent, a user program through package agents or hactl, or
+// any language following LAYOUT.md).
+//
+//	Type     TypeAgent
+//	Value    OK, INFORMATION, WARNING or ERROR; anything else is garbage:
+//	         had1 restarts the agent
+//	Interval the agent promises to rewrite the slot within this many ns;
+//	         had1 kills and restarts an agent that does not
+//	Counter  bumped at every check
+//	Text     the check's message, for humans
+//	Data     metrics, meaning by agent kind (the statistics agent: see
+//	         package agents)
+type AgentResult struct {
+	Value    shm.Value
+	Interval int64
+	Counter  uint64
+	Text     string
+	Metrics  [MetricWords]uint64
+}
+
+// Record converts r for shm.Table.Write.
+func (r AgentResult) Record() shm.Record {
+	return shm.Record{Type: shm.TypeAgent, Value: r.Value, Interval: r.Interval, Counter: r.Counter, Text: r.Text, Data: r.Metrics}
+}
+
+// ParseAgentResult reads an agent's result slot.
+func ParseAgentResult(r shm.Record) AgentResult {
+	return AgentResult{Value: r.Value, Interval: r.Interval, Counter: r.Counter, Text: r.Text, Metrics: r.Data}
+}
+
+// ValidAgentResult reports whether a result record is well formed: the right type and
+// a value an agent may report.
+func ValidAgentResult(r shm.Record) bool {
+	return r.Type == shm.TypeAgent && r.Value <= shm.Error
+}
+
+// AgentID is an agent's PID slot, written by had1 whenever it starts the
+// agent, so that had2 and the console know which agent a slot pair holds.
+//
+//	PID      the agent's process
+//	Text     the agent's name
+//	Data[0]  restarts so far
+//	Data[1]  flags: AgentCritical, AgentService
+type AgentID struct {
+	PID      int32
+	Name     string
+	Restarts uint64
+	Flags    uint64
+}
+
+// AgentID flags.
+const (
+	AgentCritical = 1 << 0 // its ERROR hands the node's groups over
+	AgentService  = 1 << 1 // it watches the services the node runs (else the node itself)
+)
+
+// Record converts a for shm.Table.Write.
+func (a AgentID) Record() shm.Record {
+	r := shm.Record{Type: shm.TypeAgentID, PID: a.PID, Text: a.Name}
+	r.Data[0], r.Data[1] = a.Restarts, a.Flags
+	return r
+}
+
+// ParseAgentID reads an agent's PID slot.
+func ParseAgentID(r shm.Record) AgentID {
+	return AgentID{PID: r.PID, Name: r.Text, Restarts: r.Data[0], Flags: r.Data[1]}
+}
