@@ -23,6 +23,7 @@ type Status struct {
 	Pair    string    `json:"pair"` // the seed's notation: (node 1, node 2)
 	Paths   []Path    `json:"paths"`
 	Daemons []Daemon  `json:"daemons"`
+	Agents  []Agent   `json:"agents"`
 	Drops   Drops     `json:"drops"`
 	Admin   *Reply    `json:"last_admin_reply,omitempty"`
 	Taken   time.Time `json:"taken"`
@@ -68,6 +69,18 @@ type Daemon struct {
 	Alive    bool    `json:"alive"` // its record is fresher than its hang timeout
 	UpdatedS float64 `json:"updated_s"`
 	Phase    string  `json:"phase"`
+}
+
+// Agent is one agent's latest verdict.
+type Agent struct {
+	Name     string  `json:"name"`
+	Value    string  `json:"value"` // OK, INFORMATION, WARNING, ERROR, or "none" (no fresh result: dead, hung or starting)
+	Message  string  `json:"message"`
+	AgeS     float64 `json:"age_s"` // since the agent last wrote its result
+	Critical bool    `json:"critical"`
+	Service  bool    `json:"service"` // watches the services (else the node itself)
+	PID      int32   `json:"pid"`
+	Restarts uint64  `json:"restarts"`
 }
 
 // Drops counts frames the receiver refused, by reason.
@@ -162,7 +175,30 @@ func Gather(t reader, cfg *config.Config, now int64, wall time.Time) Status {
 			}
 		}
 	}
+	st.Agents = gatherAgents(read, ago)
 	return st
+}
+
+func gatherAgents(read func(int) (shm.Record, bool), ago func(int64) float64) []Agent {
+	var out []Agent
+	for i := 0; i < shm.MaxAgents; i++ {
+		idSlot, resSlot := slots.AgentSlots(i)
+		r, ok := read(idSlot)
+		if !ok || r.Type != shm.TypeAgentID {
+			continue
+		}
+		id := slots.ParseAgentID(r)
+		a := Agent{Name: id.Name, Value: "none", Critical: id.Flags&slots.AgentCritical != 0,
+			Service: id.Flags&slots.AgentService != 0, PID: id.PID, Restarts: id.Restarts}
+		if res, ok := read(resSlot); ok && res.Stamp > 0 && slots.ValidAgentResult(res) {
+			a.Message, a.AgeS = res.Text, ago(res.Stamp)
+			if res.Interval == 0 || ago(res.Stamp) <= float64(res.Interval)/1e9 {
+				a.Value = res.Value.String()
+			}
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 func pathName(cfg *config.Config, i int) string {
@@ -216,6 +252,20 @@ func (s Status) Text() string {
 			alive = "alive"
 		}
 		fmt.Fprintf(&b, "  %-8s pid %-7d %-9s %-8s updated %.3fs ago\n", d.Role, d.PID, alive, d.Phase, d.UpdatedS)
+	}
+	if len(s.Agents) > 0 {
+		b.WriteString("agents:\n")
+	}
+	for _, a := range s.Agents {
+		policy := "alert"
+		if a.Critical {
+			policy = "critical"
+		}
+		scope := "node"
+		if a.Service {
+			scope = "service"
+		}
+		fmt.Fprintf(&b, "  %-12s %-11s %-8s %-7s %5.1fs ago  restarts %d  %s\n", a.Name, a.Value, policy, scope, a.AgeS, a.Restarts, a.Message)
 	}
 	d := s.Drops
 	fmt.Fprintf(&b, "dropped frames: other cluster %d, bad MAC %d, replay %d, truncated %d, invalid %d, serial garbage %d\n",

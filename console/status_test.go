@@ -38,7 +38,16 @@ func TestGather(t *testing.T) {
 	r.Stamp = now - 3e9 // older than its interval: not alive
 	m[shm.SlotReceiver] = r
 
+	aid, ares := slots.AgentSlots(2)
+	m[aid] = slots.AgentID{PID: 90, Name: "web", Restarts: 3, Flags: slots.AgentCritical | slots.AgentService}.Record()
+	r = slots.AgentResult{Value: shm.Error, Interval: 3e9, Text: "HTTP 503"}.Record()
+	r.Stamp = now - 1e9
+	m[ares] = r
+
 	st := Gather(m, cfg, now, time.Unix(0, 0))
+	if len(st.Agents) != 1 || st.Agents[0] != (Agent{Name: "web", Value: "ERROR", Message: "HTTP 503", AgeS: 1, Critical: true, Service: true, PID: 90, Restarts: 3}) {
+		t.Errorf("agents: got %+v", st.Agents)
+	}
 	if st.Pair != "(D,T)" {
 		t.Errorf("pair %s, want (D,T): the peer is silent", st.Pair)
 	}

@@ -57,6 +57,20 @@ type Options struct {
 	// StopTimeout bounds how long a graceful stop waits for had2 to hand
 	// its groups over.
 	StopTimeout time.Duration
+	// Agents are the node's agents, in slot order (package agents lists
+	// them from the configuration).
+	Agents []Agent
+}
+
+// Agent is one agent process had1 keeps running.
+type Agent struct {
+	Index    int           // its slot pair: slots.AgentSlots(Index)
+	Name     string        // for logs and its ID slot
+	Argv     []string      // how to start it
+	Env      []string      // added to had1's environment
+	Hang     time.Duration // its result not rewritten for this long: hung
+	Critical bool          // recorded in its ID slot for had2
+	Service  bool
 }
 
 // Supervisor is one running had1.
@@ -94,13 +108,19 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) error {
 	defer cancel()
 	failed := make(chan error, 4)
 	var wg sync.WaitGroup
+	keepers := []*Keeper{}
 	for _, role := range s.roles() {
-		k := s.keeper(role)
+		keepers = append(keepers, s.keeper(role))
+	}
+	for _, a := range opt.Agents {
+		keepers = append(keepers, s.agentKeeper(a))
+	}
+	for _, k := range keepers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := k.Run(kctx); err != nil {
-				failed <- fmt.Errorf("keep %s running: %w", role.Name, err)
+				failed <- fmt.Errorf("keep %s running: %w", k.Role.Name, err)
 			}
 		}()
 	}
@@ -153,6 +173,7 @@ func (s *Supervisor) openTable() (release func(), err error) {
 			s.table = t
 			return func() { unlock(); t.Close() }, nil
 		}
+		s.killLeftAgents(t)
 		unlock()
 		t.Close()
 	}
@@ -195,6 +216,25 @@ func (s *Supervisor) anyAlive(t *shm.Table) bool {
 	return false
 }
 
+// killLeftAgents kills the agents an old table names that still run (every
+// other process of the node is gone): a fresh start makes a new table, and
+// they would go on writing to the old one.
+func (s *Supervisor) killLeftAgents(t *shm.Table) {
+	for i := 0; i < shm.MaxAgents; i++ {
+		id, _ := slots.AgentSlots(i)
+		r, err := t.Read(id)
+		if err != nil && !errors.Is(err, shm.ErrStale) || r.Type != shm.TypeAgentID {
+			continue
+		}
+		a := slots.ParseAgentID(r)
+		if p, err := Adopt(int(a.PID), a.Start); err == nil {
+			s.log.Warn().Str("agent", a.Name).Int("pid", p.PID).Msg("killing an agent left from before")
+			_ = p.Kill()
+			p.Close()
+		}
+	}
+}
+
 // roles are the processes had1 keeps running.
 func (s *Supervisor) roles() []Role {
 	bin := func(name string) string { return filepath.Join(s.cfg.BinDir, name) }
@@ -219,12 +259,53 @@ func (s *Supervisor) keeper(role Role) *Keeper {
 		Stdout: s.opt.Stdout,
 		Stderr: s.opt.Stderr,
 		Halt:   s.halting,
-		Started: func(p *Proc) {
+		Started: func(p *Proc, _ int) {
 			s.mu.Lock()
 			s.procs[role.Name] = p
 			s.mu.Unlock()
 		},
 	}
+}
+
+// agentKeeper keeps one agent running: restarted when it dies, hangs or
+// writes garbage, with backoff, never failing the node for it. Each start
+// is recorded in the agent's ID slot, where had2 and the console find its
+// name and policy.
+func (s *Supervisor) agentKeeper(a Agent) *Keeper {
+	id, result := slots.AgentSlots(a.Index)
+	role := Role{Name: "agent " + a.Name, Slot: result, Argv: a.Argv, Env: a.Env, AnyWriter: true,
+		Valid: slots.ValidAgentResult, Forever: true}
+	k := s.keeper(role)
+	k.Hang, k.Check = a.Hang, max(a.Hang/4, 50*time.Millisecond)
+	var flags uint64
+	if a.Critical {
+		flags |= slots.AgentCritical
+	}
+	if a.Service {
+		flags |= slots.AgentService
+	}
+	k.Started = func(p *Proc, restarts int) {
+		s.mu.Lock()
+		s.procs[role.Name] = p
+		s.mu.Unlock()
+		s.table.Write(id, slots.AgentID{PID: int32(p.PID), Name: a.Name, Restarts: uint64(restarts), Flags: flags, Start: p.Start}.Record())
+	}
+	k.Adopt = func() *Proc {
+		r, err := s.table.Read(id)
+		if err != nil && !errors.Is(err, shm.ErrStale) || r.Type != shm.TypeAgentID {
+			return nil
+		}
+		rec := slots.ParseAgentID(r)
+		if rec.Name != a.Name {
+			return nil
+		}
+		p, err := Adopt(int(rec.PID), rec.Start)
+		if err != nil {
+			return nil
+		}
+		return p
+	}
+	return k
 }
 
 func (s *Supervisor) halting() bool {
@@ -351,16 +432,20 @@ func (s *Supervisor) releaseDirectly() {
 	time.Sleep(3 * s.cfg.Timers.Interval) // let a few heartbeats carry the news
 }
 
-// stopComm stops the sender and the receiver.
+// stopComm stops the sender, the receiver and the agents.
 func (s *Supervisor) stopComm() {
-	for _, role := range []string{"sender", "receiver"} {
+	roles := []string{"sender", "receiver"}
+	for _, a := range s.opt.Agents {
+		roles = append(roles, "agent "+a.Name)
+	}
+	for _, role := range roles {
 		if p := s.proc(role); p != nil {
 			if err := p.Signal(syscall.SIGTERM); err != nil {
 				s.log.Warn().Err(err).Str("role", role).Msg("stop failed")
 			}
 		}
 	}
-	for _, role := range []string{"sender", "receiver"} {
+	for _, role := range roles {
 		if p := s.proc(role); p != nil {
 			select {
 			case <-p.Done():

@@ -66,11 +66,14 @@ func (p *Proc) Signal(sig syscall.Signal) error {
 // Kill sends SIGKILL.
 func (p *Proc) Kill() error { return p.Signal(unix.SIGKILL) }
 
-// Spawn starts argv in its own process group with the given output, and
-// watches it.
-func Spawn(argv []string, stdout, stderr io.Writer) (*Proc, error) {
+// Spawn starts argv in its own process group with the given output and
+// extra environment, and watches it.
+func Spawn(argv, env []string, stdout, stderr io.Writer) (*Proc, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", argv[0], err)

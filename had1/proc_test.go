@@ -11,7 +11,7 @@ import (
 )
 
 func TestSpawnSignalAndAdopt(t *testing.T) {
-	p, err := Spawn([]string{"/bin/sleep", "30"}, os.Stdout, os.Stderr)
+	p, err := Spawn([]string{"/bin/sleep", "30"}, nil, os.Stdout, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}

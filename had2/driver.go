@@ -74,6 +74,12 @@ type driver struct {
 	lastAdm  uint64
 	stopping bool
 	failed   bool
+
+	// agents
+	startedAt int64 // when the last table start completed (shm.Now)
+	health    fsm.Health
+	healthFed bool
+	agents    map[string]agentView // last seen, to log changes
 }
 
 // Extra words of had2's Daemon slot beyond the reply.
@@ -193,6 +199,9 @@ func (d *driver) loop(ctx context.Context) error {
 		for {
 			select {
 			case ev := <-d.results:
+				if td, ok := ev.(fsm.TableDone); ok && td.Start && td.OK {
+					d.startedAt = shm.Now()
+				}
 				step(ev)
 			default:
 				break drain
@@ -203,6 +212,9 @@ func (d *driver) loop(ctx context.Context) error {
 		}
 		for _, ev := range d.feed.read(d.t) {
 			step(ev)
+		}
+		if h, changed := d.agentHealth(); changed {
+			step(h)
 		}
 		if now >= d.m.NextWake() || len(effects) == 0 {
 			step(fsm.Tick{})
@@ -225,6 +237,37 @@ func (d *driver) loop(ctx context.Context) error {
 		wait := min(d.m.NextWake()-time.Duration(shm.Now()), d.cfg.Supervise.Liveness)
 		d.t.Wait(shm.BellHad2, seen, max(wait, 100*time.Microsecond))
 	}
+}
+
+// agentHealth reads the agents' slots, logs every change of an agent's
+// verdict, and returns the machine's Health when it changed.
+func (d *driver) agentHealth() (fsm.Health, bool) {
+	views := readAgents(d.t)
+	if d.agents == nil {
+		d.agents = map[string]agentView{}
+	}
+	for _, v := range views {
+		old, seen := d.agents[v.Name]
+		if !seen || old.Fresh != v.Fresh || old.Value != v.Value {
+			ev := d.log.Info()
+			if v.Fresh && v.Value >= shm.Warning {
+				ev = d.log.Warn()
+			}
+			value := "no result"
+			if v.Fresh {
+				value = v.Value.String()
+			}
+			ev.Str("agent", v.Name).Str("value", value).Str("text", v.Text).Bool("critical", v.Critical).
+				Bool("service", v.Service).Msg("agent status changed")
+		}
+		d.agents[v.Name] = v
+	}
+	h := evaluate(views, d.startedAt)
+	if d.healthFed && h == d.health {
+		return h, false
+	}
+	d.health, d.healthFed = h, true
+	return h, true
 }
 
 // adminEvent returns the operator's newest request, once.
