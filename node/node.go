@@ -74,7 +74,8 @@ func OpenOS() (*OS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open OS for tables: %w", err)
 	}
-	return &OS{Deps: tables.Deps{Addrs: tables.NewNetlinkAddrs(nil), Announcer: ann, Runner: tables.NewShellRunner()}, announcer: ann}, nil
+	return &OS{Deps: tables.Deps{Addrs: tables.NewNetlinkAddrs(nil), Announcer: ann, Runner: tables.NewShellRunner(),
+		Watcher: tables.NewNetlinkWatcher(nil)}, announcer: ann}, nil
 }
 
 // Close releases the sockets.

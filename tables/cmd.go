@@ -91,7 +91,7 @@ func (c *cmdEntry) Stop(ctx context.Context, env *Env) error {
 	var exit *ExitError
 	switch {
 	case err == nil:
-		return ErrStillRunning
+		return fmt.Errorf("status exited 0: %w", ErrStillRunning)
 	case errors.As(err, &exit) && exit.Code > 0:
 		return nil
 	default:
@@ -99,5 +99,19 @@ func (c *cmdEntry) Stop(ctx context.Context, env *Env) error {
 	}
 }
 
-// ErrStillRunning is a cmd whose status still exits 0 after its stop.
-var ErrStillRunning = errors.New("tables: still running after stop (status exited 0)")
+// ErrStillRunning is a resource that its status (cmd, service) or monitor
+// (ocf) still reports running after its stop.
+var ErrStillRunning = errors.New("tables: still running after stop")
+
+// shQuote returns s as one /bin/sh word: bare when it is plain, else in
+// single quotes (a quote inside becomes '\”).
+func shQuote(s string) string {
+	if s != "" && strings.Trim(s, shSafe) == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// shSafe are the characters that mean nothing to the shell anywhere in a
+// word.
+const shSafe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:@%+,-"

@@ -11,17 +11,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// RawAnnouncer sends gratuitous ARP through one raw AF_PACKET socket.
+// RawAnnouncer sends gratuitous ARP through one raw AF_PACKET socket, and
+// unsolicited neighbour advertisements through one raw ICMPv6 socket
+// (na_linux.go).
 //
-// The socket is opened with protocol 0, so it receives nothing (send-only,
-// no ARP traffic to drain), and unlike mdlayher/arp it needs no IPv4
-// address on the interface (libraries.md §4). It belongs to the network
-// namespace of the thread that opened it.
+// The packet socket is opened with protocol 0, so it receives nothing
+// (send-only, no ARP traffic to drain), and unlike mdlayher/arp it needs no
+// IPv4 address on the interface (libraries.md §4). Both sockets belong to
+// the network namespace of the thread that opened them.
 type RawAnnouncer struct {
 	h *netlink.Handle
 
-	mu sync.Mutex
-	fd int // -1 once closed
+	mu   sync.Mutex
+	fd   int   // -1 once closed
+	fd6  int   // the ICMPv6 socket; -1 when closed or unavailable
+	err6 error // why there is no ICMPv6 socket
 }
 
 var _ Announcer = (*RawAnnouncer)(nil)
@@ -38,14 +42,19 @@ func NewRawAnnouncer(h *netlink.Handle) (*RawAnnouncer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open packet socket: %w", err)
 	}
-	return &RawAnnouncer{h: h, fd: fd}, nil
+	a := &RawAnnouncer{h: h, fd: fd}
+	// A host without IPv6 (ipv6.disable=1) still announces IPv4 addresses:
+	// the error comes with the first IPv6 announcement.
+	a.fd6, a.err6 = openNASocket()
+	return a, nil
 }
 
-// Announce sends the request form, then the reply form, to ff:ff:ff:ff:ff:ff
-// out of dev.
+// Announce sends, for an IPv4 address, the request form, then the reply
+// form of gratuitous ARP to ff:ff:ff:ff:ff:ff out of dev; for an IPv6
+// address, one unsolicited neighbour advertisement to ff02::1.
 func (a *RawAnnouncer) Announce(dev string, ip netip.Addr) error {
-	if !ip.Is4() {
-		return fmt.Errorf("announce %s: not an IPv4 address", ip)
+	if !ip.Is4() && !ip.Is6() || ip.Is4In6() {
+		return fmt.Errorf("announce %s: not an IPv4 or IPv6 address", ip)
 	}
 	var link netlink.Link
 	var err error
@@ -62,6 +71,9 @@ func (a *RawAnnouncer) Announce(dev string, ip netip.Addr) error {
 		return fmt.Errorf("announce on %s: no Ethernet address (%v)", dev, attrs.HardwareAddr)
 	}
 	mac := [6]byte(attrs.HardwareAddr)
+	if ip.Is6() {
+		return a.announceNA(dev, attrs.Index, mac, ip)
+	}
 	sa := &unix.SockaddrLinklayer{Protocol: htons(etherTypeARP), Ifindex: attrs.Index, Halen: 6}
 	copy(sa.Addr[:], broadcastMAC[:])
 
@@ -79,7 +91,7 @@ func (a *RawAnnouncer) Announce(dev string, ip netip.Addr) error {
 	return nil
 }
 
-// Close closes the socket.
+// Close closes the sockets.
 func (a *RawAnnouncer) Close() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -88,6 +100,10 @@ func (a *RawAnnouncer) Close() error {
 	}
 	err := unix.Close(a.fd)
 	a.fd = -1
+	if a.fd6 >= 0 {
+		unix.Close(a.fd6)
+		a.fd6 = -1
+	}
 	return err
 }
 

@@ -35,16 +35,24 @@ func ipNet(p netip.Prefix) *net.IPNet {
 
 // Add adds prefix to dev with AddrReplace, which succeeds when the address
 // is there already (AddrAdd would fail with EEXIST). An empty label becomes
-// DefaultLabel(dev).
+// DefaultLabel(dev) for IPv4. IPv6 addresses get IFA_F_NODAD and no label.
 func (a *NetlinkAddrs) Add(dev string, prefix netip.Prefix, label string) error {
 	link, err := a.link(dev)
 	if err != nil {
 		return fmt.Errorf("look up %s: %w", dev, err)
 	}
-	if label == "" {
-		label = DefaultLabel(dev)
+	addr := &netlink.Addr{IPNet: ipNet(prefix)}
+	if prefix.Addr().Is4() {
+		if label == "" {
+			label = DefaultLabel(dev)
+		}
+		addr.Label = label
+	} else {
+		// Without NODAD the address stays "tentative", unusable as a
+		// source and for binding, while DAD runs (a second or more), and
+		// a DAD failure would leave it unusable for good.
+		addr.Flags = unix.IFA_F_NODAD
 	}
-	addr := &netlink.Addr{IPNet: ipNet(prefix), Label: label}
 	if a.h != nil {
 		err = a.h.AddrReplace(link, addr)
 	} else {
@@ -88,11 +96,22 @@ func (a *NetlinkAddrs) Has(dev string, prefix netip.Prefix) (bool, error) {
 		}
 		return false, fmt.Errorf("look up %s: %w", dev, err)
 	}
+	family := netlink.FAMILY_V4
+	if prefix.Addr().Is6() {
+		family = netlink.FAMILY_V6
+	}
 	var addrs []netlink.Addr
-	if a.h != nil {
-		addrs, err = a.h.AddrList(link, netlink.FAMILY_V4)
-	} else {
-		addrs, err = netlink.AddrList(link, netlink.FAMILY_V4)
+	// A dump that addresses changed under is redone: the vip guard asks
+	// just when they change.
+	for try := 0; ; try++ {
+		if a.h != nil {
+			addrs, err = a.h.AddrList(link, family)
+		} else {
+			addrs, err = netlink.AddrList(link, family)
+		}
+		if !errors.Is(err, netlink.ErrDumpInterrupted) || try == 2 {
+			break
+		}
 	}
 	if err != nil {
 		return false, fmt.Errorf("list addresses of %s: %w", dev, err)

@@ -13,8 +13,11 @@ import (
 // kinds maps the first word of a line to the parser of that kind of entry;
 // each kind lives in its own file. Adding a kind is a new file and a line here.
 var kinds = map[Kind]func(*rawEntry) Entry{
-	KindVIP: parseVIP,
-	KindCmd: parseCmd,
+	KindVIP:     parseVIP,
+	KindCmd:     parseCmd,
+	KindService: parseService,
+	KindOCF:     parseOCF,
+	KindTee:     parseTee,
 }
 
 // Parse reads a table file's contents. file names the table in messages and
@@ -37,6 +40,7 @@ func Parse(file string, data []byte) (*Table, error) {
 		}
 	}
 	checkUnique(file, t.Entries, &errs)
+	checkTeeOrder(file, t.Entries, &errs)
 	slices.SortStableFunc(errs, func(a, b Error) int { return a.Line - b.Line })
 	if len(errs) > 0 {
 		return nil, errs
@@ -149,6 +153,11 @@ func (r *rawEntry) take(key string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// given reports whether the line has the option, without taking it.
+func (r *rawEntry) given(key string) bool {
+	return slices.ContainsFunc(r.opts, func(o option) bool { return o.key == key })
 }
 
 // str returns a string option, which may not be empty when given.

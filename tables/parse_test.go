@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +78,73 @@ vip 10.213.2.100/32 dev=a-very-long-if
 	}
 }
 
+// TestParseKinds parses one line of every kind and form and checks the
+// canonical form, names and what the executor will get.
+func TestParseKinds(t *testing.T) {
+	in := `vip 2001:db8::100/128 dev=eth0
+vip 2001:db8:1::100/64 dev=eth1 garp_count=5 garp_interval=100ms garp_refresh=30s name=v6b
+vip 10.213.0.100/32 dev=eth0 garp_refresh=1m
+service unit=nginx.service
+service lsb=/etc/init.d/websvc timeout=30s
+service unit=getty@tty1.service name=getty
+ocf agent=heartbeat:Dummy name=dummy1 state=/run/had/dummy1.state
+ocf agent=heartbeat:anything name=sleeper ocf_root=/opt/ocf binfile=/bin/sleep cmdline_options="30 # not a comment" reskey_name=x
+tee listen=10.213.0.100:5000 to=10.213.0.1:5001,10.213.0.2:5001
+tee listen=[2001:db8::100]:5000 to=[2001:db8::1]:5001 run_dir=/tmp/had bin=/usr/lib/had/had-tee name=tee6 timeout=3s
+`
+	tb, err := Parse("k.table", []byte(in))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	want := `vip 2001:db8::100/128 dev=eth0
+vip 2001:db8:1::100/64 dev=eth1 garp_count=5 garp_interval=100ms garp_refresh=30s name=v6b
+vip 10.213.0.100/32 dev=eth0 garp_refresh=1m0s
+service unit=nginx.service
+service lsb=/etc/init.d/websvc timeout=30s
+service unit=getty@tty1.service name=getty
+ocf agent=heartbeat:Dummy name=dummy1 state=/run/had/dummy1.state
+ocf agent=heartbeat:anything name=sleeper ocf_root=/opt/ocf binfile=/bin/sleep cmdline_options='30 # not a comment' reskey_name=x
+tee listen=10.213.0.100:5000 to=10.213.0.1:5001,10.213.0.2:5001
+tee listen='[2001:db8::100]:5000' to='[2001:db8::1]:5001' run_dir=/tmp/had bin=/usr/lib/had/had-tee name=tee6 timeout=3s
+`
+	if got := tb.String(); got != want {
+		t.Errorf("String:\ngot  %s\nwant %s", got, want)
+	}
+	type row struct {
+		kind Kind
+		name string
+	}
+	wantRows := []row{
+		{KindVIP, "2001:db8::100"}, {KindVIP, "v6b"}, {KindVIP, "10.213.0.100"},
+		{KindService, "nginx.service"}, {KindService, "websvc"}, {KindService, "getty"},
+		{KindOCF, "dummy1"}, {KindOCF, "sleeper"},
+		{KindTee, "tee:10.213.0.100:5000"}, {KindTee, "tee6"},
+	}
+	for i, e := range tb.Entries {
+		if got := (row{e.Kind(), e.Name()}); got != wantRows[i] {
+			t.Errorf("entry %d: got %+v, want %+v", i, got, wantRows[i])
+		}
+	}
+	wantVIPs := []VIP{
+		{Dev: "eth0", Prefix: netip.MustParsePrefix("2001:db8::100/128"), Line: 1},
+		{Dev: "eth1", Prefix: netip.MustParsePrefix("2001:db8:1::100/64"), Line: 2},
+		{Dev: "eth0", Prefix: netip.MustParsePrefix("10.213.0.100/32"), Label: "eth0:ha", Line: 3},
+	}
+	if got := tb.VIPs(); !slices.Equal(got, wantVIPs) {
+		t.Errorf("VIPs: got %+v, want %+v", got, wantVIPs)
+	}
+	if _, ok := tb.Entries[6].(Monitorer); !ok {
+		t.Errorf("ocf entry: not a Monitorer")
+	}
+	tee := tb.Entries[9].(*teeEntry)
+	if got, want := tee.pidFile(), "/tmp/had/had-tee-tee6.pid"; got != want {
+		t.Errorf("pid file: got %s, want %s", got, want)
+	}
+	if got, want := tee.args(), []string{"--listen", "[2001:db8::100]:5000", "--to", "[2001:db8::1]:5001", "--pidfile", "/tmp/had/had-tee-tee6.pid", "--ready-fd", "3"}; !slices.Equal(got, want) {
+		t.Errorf("had-tee arguments: got %q, want %q", got, want)
+	}
+}
+
 func TestParseEmpty(t *testing.T) {
 	tb, err := Parse("t.table", []byte("# nothing here\n"))
 	if err != nil || len(tb.Entries) != 0 {
@@ -90,18 +158,60 @@ func TestParseErrors(t *testing.T) {
 		in   string
 		want []string // each error, without the "f:" prefix
 	}{
-		{"unknown kind", "foo x=y", []string{`1: kind: unknown kind "foo" (want cmd, vip)`}},
-		{"option first", "dev=eth0 vip", []string{"1: kind: a line starts with its kind (cmd, vip), not with an option"}},
+		{"unknown kind", "foo x=y", []string{`1: kind: unknown kind "foo" (want cmd, ocf, service, tee, vip)`}},
+		{"option first", "dev=eth0 vip", []string{"1: kind: a line starts with its kind (cmd, ocf, service, tee, vip), not with an option"}},
 		{"syntax", `vip 10.0.0.1/32 dev="eth0`, []string{"1: syntax: unterminated double quote"}},
 		{"bad option name", "vip 10.0.0.1/32 dev=eth0 Dev=x", []string{`1: syntax: bad option name "Dev" (want key=value with a lower-case key)`}},
 		{"option twice", "vip 10.0.0.1/32 dev=eth0 dev=eth1", []string{"1: dev: given twice"}},
 		{"unknown option", "vip 10.0.0.1/32 dev=eth0 mtu=1500", []string{"1: mtu: unknown option for vip"}},
-		{"no address", "vip dev=eth0", []string{"1: address: missing: want an IPv4 address with its prefix length, e.g. 10.213.0.100/32"}},
+		{"no address", "vip dev=eth0", []string{"1: address: missing: want an address with its prefix length, e.g. 10.213.0.100/32 or 2001:db8::100/128"}},
 		{"two addresses", "vip 10.0.0.1/32 10.0.0.2/32 dev=eth0", []string{`1: address: want one address, got 2 arguments: ["10.0.0.1/32" "10.0.0.2/32"]`}},
 		{"no prefix", "vip 10.0.0.1 dev=eth0", []string{`1: address: "10.0.0.1" has no prefix length (e.g. 10.0.0.1/32; /32 is advised)`}},
-		{"bad address", "vip 10.0.0/32 dev=eth0", []string{`1: address: "10.0.0/32" is not an address with a prefix length, e.g. 10.213.0.100/32`}},
-		{"prefix too long", "vip 10.0.0.1/33 dev=eth0", []string{`1: address: "10.0.0.1/33" is not an address with a prefix length, e.g. 10.213.0.100/32`}},
-		{"ipv6", "vip 2001:db8::1/128 dev=eth0", []string{"1: address: 2001:db8::1/128: IPv6 virtual addresses are not supported yet"}},
+		{"bad address", "vip 10.0.0/32 dev=eth0", []string{`1: address: "10.0.0/32" is not an address with a prefix length, e.g. 10.213.0.100/32 or 2001:db8::100/128`}},
+		{"prefix too long", "vip 10.0.0.1/33 dev=eth0", []string{`1: address: "10.0.0.1/33" is not an address with a prefix length, e.g. 10.213.0.100/32 or 2001:db8::100/128`}},
+		{"ipv6 label", "vip 2001:db8::1/128 dev=eth0 label=eth0:ha", []string{"1: label: IPv6 addresses have no label (labels are an IPv4 feature of the kernel)"}},
+		{"ipv6 no prefix", "vip 2001:db8::1 dev=eth0", []string{`1: address: "2001:db8::1" has no prefix length (e.g. 2001:db8::1/128; /128 is advised)`}},
+		{"ipv6 link-local", "vip fe80::1/128 dev=eth0", []string{"1: address: fe80::1/128 is link-local (fe80::/10): a virtual address must be routable"}},
+		{"ipv6 multicast", "vip ff02::1/128 dev=eth0", []string{"1: address: ff02::1/128 is not a unicast address"}},
+		{"ipv6 loopback", "vip ::1/128 dev=eth0", []string{"1: address: ::1/128 is not a unicast address"}},
+		{"ipv6 unspecified", "vip ::/128 dev=eth0", []string{"1: address: ::/128 is not a unicast address"}},
+		{"ipv6 anycast", "vip 2001:db8::/64 dev=eth0", []string{"1: address: 2001:db8::/64 is the subnet-router anycast address of its subnet"}},
+		{"ipv6 zone", "vip fe80::1%eth0/128 dev=eth0", []string{`1: address: "fe80::1%eth0/128" is not an address with a prefix length, e.g. 10.213.0.100/32 or 2001:db8::100/128`}},
+		{"ipv6 too long", "vip 2001:db8::1/129 dev=eth0", []string{`1: address: "2001:db8::1/129" is not an address with a prefix length, e.g. 10.213.0.100/32 or 2001:db8::100/128`}},
+		{"ipv6 duplicate", "vip 2001:db8::1/128 dev=eth0\nvip 2001:db8::1/64 dev=eth1 name=b", []string{"2: address: duplicate virtual IP 2001:db8::1 (also on line 1)"}},
+		{"garp_refresh short", "vip 10.0.0.1/32 dev=eth0 garp_refresh=500ms", []string{"1: garp_refresh: 500ms is out of range: 0 (off) or [1s, 24h0m0s]"}},
+		{"garp_refresh long", "vip 10.0.0.1/32 dev=eth0 garp_refresh=25h", []string{"1: garp_refresh: 25h0m0s is out of range [0s, 24h0m0s]"}},
+		{"service none", "service name=a", []string{"1: unit: required: unit=NAME.service (systemd) or lsb=/etc/init.d/SCRIPT"}},
+		{"service both", "service unit=a.service lsb=/etc/init.d/a", []string{"1: unit: give unit= (systemd) or lsb= (init script), not both"}},
+		{"service bad unit", "service unit='a b.service'", []string{`1: unit: "a b.service" is not a systemd unit name (letters, digits and :-_.\@)`}},
+		{"service dash unit", "service unit=-x.service", []string{`1: unit: "-x.service" starts with '-' (systemctl would take it for an option)`}},
+		{"service relative lsb", "service lsb=init.d/a", []string{`1: lsb: "init.d/a" is not a clean absolute path, e.g. /etc/init.d/websvc`}},
+		{"service unclean lsb", "service lsb=/etc/init.d/../a", []string{`1: lsb: "/etc/init.d/../a" is not a clean absolute path, e.g. /etc/init.d/websvc`}},
+		{"service unnamable", `service unit=a\\x2db.service`, []string{`1: name: required: "a\\x2db.service" is not a valid entry name (letters, digits and _.:@-, at most 64)`}},
+		{"service argument", "service nginx", []string{`1: syntax: service takes only options, got arguments ["nginx"] (unit=… or lsb=…)`, "1: unit: required: unit=NAME.service (systemd) or lsb=/etc/init.d/SCRIPT"}},
+		{"service unknown option", "service unit=a.service start=x", []string{"1: start: unknown option for service"}},
+		{"ocf no name", "ocf agent=heartbeat:Dummy", []string{"1: name: required (it is OCF_RESOURCE_INSTANCE)"}},
+		{"ocf no agent", "ocf name=a", []string{"1: agent: required"}},
+		{"ocf bad agent", "ocf name=a agent=Dummy", []string{`1: agent: "Dummy" is not PROVIDER:TYPE, e.g. heartbeat:Dummy`}},
+		{"ocf agent path", "ocf name=a agent=heartbeat:../x", []string{`1: agent: "heartbeat:../x" is not PROVIDER:TYPE, e.g. heartbeat:Dummy`}},
+		{"ocf root", "ocf name=a agent=heartbeat:Dummy ocf_root=ocf", []string{`1: ocf_root: "ocf" is not a clean absolute path`}},
+		{"ocf parameter twice", "ocf name=a agent=heartbeat:Dummy state=x reskey_state=y", []string{`1: reskey_state: parameter "state" given twice (also as state=)`}},
+		{"ocf empty reskey", "ocf name=a agent=heartbeat:Dummy reskey_=y", []string{"1: reskey_: no parameter name after reskey_"}},
+		{"ocf argument", "ocf heartbeat:Dummy name=a agent=heartbeat:Dummy", []string{`1: syntax: ocf takes only options, got arguments ["heartbeat:Dummy"] (agent=PROVIDER:TYPE …)`}},
+		{"tee no listen", "tee to=10.0.0.1:1", []string{"1: listen: required"}},
+		{"tee no to", "tee listen=10.0.0.100:1", []string{"1: to: required"}},
+		{"tee bad listen", "tee listen=10.0.0.100 to=10.0.0.1:1", []string{`1: listen: "10.0.0.100" is not ADDRESS:PORT, e.g. 10.213.0.100:5000 or [2001:db8::100]:5000`}},
+		{"tee port 0", "tee listen=10.0.0.100:0 to=10.0.0.1:1", []string{"1: listen: 10.0.0.100:0: port 0"}},
+		{"tee multicast", "tee listen=239.0.0.1:5 to=10.0.0.1:1", []string{"1: listen: 239.0.0.1:5: a multicast listen address is not supported"}},
+		{"tee unspecified to", "tee listen=10.0.0.100:5 to=0.0.0.0:1", []string{"1: to: 0.0.0.0:1: not a destination"}},
+		{"tee to twice", "tee listen=10.0.0.100:5 to=10.0.0.1:1,10.0.0.1:1", []string{"1: to: 10.0.0.1:1 given twice"}},
+		{"tee to itself", "tee listen=10.0.0.100:5 to=10.0.0.1:1,10.0.0.100:5", []string{"1: to: 10.0.0.100:5 is the listen address: the relay would feed itself"}},
+		{"tee bad to", "tee listen=10.0.0.100:5 to=10.0.0.1:1,x", []string{`1: to: "x" is not ADDRESS:PORT, e.g. 10.213.0.100:5000 or [2001:db8::100]:5000`}},
+		{"tee mapped", "tee listen=[::ffff:10.0.0.100]:5 to=10.0.0.1:1", []string{"1: listen: [::ffff:10.0.0.100]:5: write the IPv4 address as 10.0.0.100"}},
+		{"tee run_dir", "tee listen=10.0.0.100:5 to=10.0.0.1:1 run_dir=run", []string{`1: run_dir: "run" is not a clean absolute path`}},
+		{"tee bin", "tee listen=10.0.0.100:5 to=10.0.0.1:1 bin=had-tee", []string{`1: bin: "had-tee" is not a clean absolute path`}},
+		{"tee before its vip", "tee listen=10.0.0.100:5 to=10.0.0.1:1\nvip 10.0.0.100/32 dev=eth0",
+			[]string{"1: listen: 10.0.0.100 is the virtual IP of line 2: put the tee after it, so that it starts after the address and stops before it"}},
 		{"mapped", "vip ::ffff:10.0.0.1/128 dev=eth0", []string{"1: address: ::ffff:10.0.0.1/128: write the IPv4 address as 10.0.0.1"}},
 		{"prefix 0", "vip 10.0.0.1/0 dev=eth0", []string{"1: address: 10.0.0.1/0: prefix length 0"}},
 		{"loopback", "vip 127.0.0.2/32 dev=eth0", []string{"1: address: 127.0.0.2/32 is not a unicast address"}},
@@ -139,7 +249,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{
 				`1: address: "10.0.0.1" has no prefix length (e.g. 10.0.0.1/32; /32 is advised)`,
 				"1: garp_count: -1 is out of range [0, 100]",
-				`2: kind: unknown kind "bogus" (want cmd, vip)`,
+				`2: kind: unknown kind "bogus" (want cmd, ocf, service, tee, vip)`,
 				"3: syntax: unterminated double quote",
 				"4: dev: required",
 			}},
@@ -244,6 +354,11 @@ func FuzzParse(f *testing.F) {
 		"vip 10.0.0.1 dev=eth0\nbogus\ncmd name=a start=\"x\n",
 		"vip 10.0.0.1/32 dev=eth0\nvip 10.0.0.1/32 dev=eth1\n",
 		"vip 10.0.0.1/24 dev=eth0 name=a timeout=1m30s garp_count=0\n",
+		"vip 2001:db8::100/128 dev=eth0 garp_refresh=30s\n",
+		"service unit=nginx.service\nservice lsb=/etc/init.d/websvc name=w timeout=3s\n",
+		"ocf agent=heartbeat:Dummy name=d state=/tmp/x reskey_name='a b'\n",
+		"tee listen=10.0.0.100:5000 to=10.0.0.1:5001,[2001:db8::1]:5001 run_dir=/tmp bin=/x/had-tee\n",
+		"vip 10.0.0.100/32 dev=eth0\ntee listen=10.0.0.100:5 to=10.0.0.1:1\n",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))

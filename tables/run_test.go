@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -47,15 +48,19 @@ vip 10.213.0.101/32 dev=eth1 garp_count=1 label=eth1:b
 			name: "start in order, stop in reverse", table: two, ops: []string{"start", "stop"},
 			want: `
 > start
+watch 10.213.0.100/32 dev eth0
 addr add 10.213.0.100/32 dev eth0 label eth0:ha
 garp 10.213.0.100 dev eth0
 run web start
+watch 10.213.0.101/32 dev eth1
 addr add 10.213.0.101/32 dev eth1 label eth1:b
 garp 10.213.0.101 dev eth1
 < ok after 0s
 > stop
+unwatch 10.213.0.101/32 dev eth1
 addr del 10.213.0.101/32 dev eth1
 run web stop
+unwatch 10.213.0.100/32 dev eth0
 addr del 10.213.0.100/32 dev eth0
 < ok after 0s`,
 		},
@@ -65,6 +70,7 @@ addr del 10.213.0.100/32 dev eth0
 			ops:   []string{"start", "stop"},
 			want: `
 > start
+watch 10.213.0.100/32 dev eth0
 addr add 10.213.0.100/32 dev eth0 label eth0:ha
 garp 10.213.0.100 dev eth0
 run web start [fail]
@@ -72,6 +78,7 @@ run web start [fail]
 > stop
 addr del 10.213.0.101/32 dev eth1
 run web stop
+unwatch 10.213.0.100/32 dev eth0
 addr del 10.213.0.100/32 dev eth0
 < ok after 0s`,
 		},
@@ -81,16 +88,20 @@ addr del 10.213.0.100/32 dev eth0
 			ops:   []string{"start", "stop"},
 			want: `
 > start
+watch 10.213.0.100/32 dev eth0
 addr add 10.213.0.100/32 dev eth0 label eth0:ha
 garp 10.213.0.100 dev eth0
 run web start
+watch 10.213.0.101/32 dev eth1
 addr add 10.213.0.101/32 dev eth1 label eth1:b
 garp 10.213.0.101 dev eth1
 < ok after 0s
 > stop
+unwatch 10.213.0.101/32 dev eth1
 addr del 10.213.0.101/32 dev eth1
 run web stop [fail]
 run web stop
+unwatch 10.213.0.100/32 dev eth0
 addr del 10.213.0.100/32 dev eth0
 < ok after 200ms`,
 		},
@@ -122,6 +133,7 @@ cmd name=web start=x stop=y timeout=5s
 			ops:   []string{"start"},
 			want: `
 > start
+watch 10.213.0.100/32 dev eth0
 addr add 10.213.0.100/32 dev eth0 label eth0:ha
 garp 10.213.0.100 dev eth0
 run web start [hang]
@@ -145,9 +157,11 @@ run web stop
 			ops:   []string{"start", "release"},
 			want: `
 > start
+watch 10.213.0.100/32 dev eth0
 addr add 10.213.0.100/32 dev eth0 label eth0:ha [hang]
 < t.table:1: vip 10.213.0.100: start: tables: step timed out after 1s: abandoned 5s later, still running after 6s
 > release
+unwatch 10.213.0.100/32 dev eth0
 addr del 10.213.0.100/32 dev eth0`,
 		},
 		{
@@ -162,11 +176,14 @@ cmd name=web start=x stop=y status=z
 			ops: []string{"start", "start", "stop", "stop"},
 			want: `
 > start
+watch 10.213.0.100/32 dev eth0
 addr add 10.213.0.100/32 dev eth0 label eth0:ha
 garp 10.213.0.100 dev eth0
 run web status
 < ok after 0s
 > start
+unwatch 10.213.0.100/32 dev eth0
+watch 10.213.0.100/32 dev eth0
 addr add 10.213.0.100/32 dev eth0 label eth0:ha
 garp 10.213.0.100 dev eth0
 run web status
@@ -174,6 +191,7 @@ run web status
 > stop
 run web stop
 run web status
+unwatch 10.213.0.100/32 dev eth0
 addr del 10.213.0.100/32 dev eth0
 < ok after 0s
 > stop
@@ -205,7 +223,7 @@ run web stop
 run web status
 run web stop
 run web status
-< t.table:1: cmd web: stop: tables: still running after stop (status exited 0) after 400ms`,
+< t.table:1: cmd web: stop: status exited 0: tables: still running after stop after 400ms`,
 		},
 		{
 			name:  "announcements repeat in the background until stop",
@@ -213,6 +231,7 @@ run web status
 			ops:   []string{"start", "1.2s", "stop", "5s"},
 			want: `
 > start
+watch 10.213.0.100/32 dev eth0
 addr add 10.213.0.100/32 dev eth0 label eth0:ha
 garp 10.213.0.100 dev eth0
 < ok after 0s
@@ -220,6 +239,7 @@ garp 10.213.0.100 dev eth0
 garp 10.213.0.100 dev eth0
 garp 10.213.0.100 dev eth0
 > stop
+unwatch 10.213.0.100/32 dev eth0
 addr del 10.213.0.100/32 dev eth0
 < ok after 0s
 > sleep 5s`,
@@ -230,6 +250,7 @@ addr del 10.213.0.100/32 dev eth0
 			ops:   []string{"start", "10s"},
 			want: `
 > start
+watch 10.213.0.100/32 dev eth0
 addr add 10.213.0.100/32 dev eth0 label eth0:ha
 garp 10.213.0.100 dev eth0
 < ok after 0s
@@ -243,6 +264,7 @@ garp 10.213.0.100 dev eth0`,
 			ops:   []string{"start", "10s"},
 			want: `
 > start
+watch 10.213.0.100/32 dev eth0
 addr add 10.213.0.100/32 dev eth0 label eth0:ha
 < ok after 0s
 > sleep 10s`,
@@ -254,6 +276,7 @@ addr add 10.213.0.100/32 dev eth0 label eth0:ha
 			ops:   []string{"start", "1s"},
 			want: `
 > start
+watch 10.213.0.100/32 dev eth0
 addr add 10.213.0.100/32 dev eth0 label eth0:ha
 garp 10.213.0.100 dev eth0 [fail]
 < ok after 0s
@@ -281,6 +304,7 @@ garp 10.213.0.100 dev eth0`,
 			ops:   []string{"start", "1.5s", "reannounce", "5s"},
 			want: `
 > start
+watch 10.213.0.100/32 dev eth0
 addr add 10.213.0.100/32 dev eth0 label eth0:ha
 garp 10.213.0.100 dev eth0
 < ok after 0s
@@ -302,6 +326,285 @@ garp 10.213.0.100 dev eth0`,
 > reannounce
 < t.table:1: vip 10.213.0.100: reannounce: look up 10.213.0.100/32 on eth0: addr has 10.213.0.100/32 dev eth0: tablestest: injected failure after 0s`,
 		},
+		{
+			name:  "an IPv6 vip is announced by neighbour advertisements",
+			table: "vip 2001:db8::100/128 dev=eth0 garp_count=2 garp_interval=1s\n",
+			ops:   []string{"start", "5s", "reannounce", "stop"},
+			want: `
+> start
+watch 2001:db8::100/128 dev eth0
+addr add 2001:db8::100/128 dev eth0
+na 2001:db8::100 dev eth0
+< ok after 0s
+> sleep 5s
+na 2001:db8::100 dev eth0
+> reannounce
+na 2001:db8::100 dev eth0
+< ok after 0s
+> stop
+unwatch 2001:db8::100/128 dev eth0
+addr del 2001:db8::100/128 dev eth0
+< ok after 0s`,
+		},
+		{
+			name:  "a vip deleted behind had's back is re-added and announced at once",
+			table: "vip 10.213.0.100/32 dev=eth0 garp_count=2 garp_interval=1s\n",
+			ops:   []string{"start", "5s", "delete eth0 10.213.0.100/32", "5s", "stop", "delete eth0 10.213.0.100/32", "5s"},
+			want: `
+> start
+watch 10.213.0.100/32 dev eth0
+addr add 10.213.0.100/32 dev eth0 label eth0:ha
+garp 10.213.0.100 dev eth0
+< ok after 0s
+> sleep 5s
+garp 10.213.0.100 dev eth0
+> delete eth0 10.213.0.100/32
+addr add 10.213.0.100/32 dev eth0 label eth0:ha
+garp 10.213.0.100 dev eth0
+> sleep 5s
+garp 10.213.0.100 dev eth0
+> stop
+unwatch 10.213.0.100/32 dev eth0
+addr del 10.213.0.100/32 dev eth0
+< ok after 0s
+> delete eth0 10.213.0.100/32
+> sleep 5s`,
+		},
+		{
+			name:  "an IPv6 vip deleted behind had's back is re-added",
+			table: "vip 2001:db8::100/128 dev=eth0 garp_count=1\n",
+			ops:   []string{"start", "delete eth0 2001:db8::100/128", "stop"},
+			want: `
+> start
+watch 2001:db8::100/128 dev eth0
+addr add 2001:db8::100/128 dev eth0
+na 2001:db8::100 dev eth0
+< ok after 0s
+> delete eth0 2001:db8::100/128
+addr add 2001:db8::100/128 dev eth0
+na 2001:db8::100 dev eth0
+> stop
+unwatch 2001:db8::100/128 dev eth0
+addr del 2001:db8::100/128 dev eth0
+< ok after 0s`,
+		},
+		{
+			name:  "after lost events a vanished vip is re-added, a present one left alone",
+			table: "vip 10.213.0.100/32 dev=eth0 garp_count=1\nvip 10.213.0.101/32 dev=eth0 garp_count=1\n",
+			ops:   []string{"start", "vanish eth0 10.213.0.101/32", "resync", "resync"},
+			want: `
+> start
+watch 10.213.0.100/32 dev eth0
+addr add 10.213.0.100/32 dev eth0 label eth0:ha
+garp 10.213.0.100 dev eth0
+watch 10.213.0.101/32 dev eth0
+addr add 10.213.0.101/32 dev eth0 label eth0:ha
+garp 10.213.0.101 dev eth0
+< ok after 0s
+> vanish eth0 10.213.0.101/32
+> resync
+addr add 10.213.0.101/32 dev eth0 label eth0:ha
+garp 10.213.0.101 dev eth0
+> resync`,
+		},
+		{
+			name:  "garp_refresh announces every period and puts back a vanished vip",
+			table: "vip 10.213.0.100/32 dev=eth0 garp_count=1 garp_refresh=30s\n",
+			ops:   []string{"start", "65s", "vanish eth0 10.213.0.100/32", "30s", "stop", "65s"},
+			want: `
+> start
+watch 10.213.0.100/32 dev eth0
+addr add 10.213.0.100/32 dev eth0 label eth0:ha
+garp 10.213.0.100 dev eth0
+< ok after 0s
+> sleep 1m5s
+garp 10.213.0.100 dev eth0
+garp 10.213.0.100 dev eth0
+> vanish eth0 10.213.0.100/32
+> sleep 30s
+addr add 10.213.0.100/32 dev eth0 label eth0:ha
+garp 10.213.0.100 dev eth0
+> stop
+unwatch 10.213.0.100/32 dev eth0
+addr del 10.213.0.100/32 dev eth0
+< ok after 0s
+> sleep 1m5s`,
+		},
+		{
+			name:  "re-adds slow down when something keeps deleting the vip",
+			table: "vip 10.213.0.100/32 dev=eth0 garp_count=0\n",
+			ops: []string{"start",
+				"delete eth0 10.213.0.100/32", "delete eth0 10.213.0.100/32", "delete eth0 10.213.0.100/32",
+				"delete eth0 10.213.0.100/32", "delete eth0 10.213.0.100/32", "delete eth0 10.213.0.100/32",
+				"delete eth0 10.213.0.100/32", "10s", "stop"},
+			want: `
+> start
+watch 10.213.0.100/32 dev eth0
+addr add 10.213.0.100/32 dev eth0 label eth0:ha
+< ok after 0s
+> delete eth0 10.213.0.100/32
+addr add 10.213.0.100/32 dev eth0 label eth0:ha
+> delete eth0 10.213.0.100/32
+addr add 10.213.0.100/32 dev eth0 label eth0:ha
+> delete eth0 10.213.0.100/32
+addr add 10.213.0.100/32 dev eth0 label eth0:ha
+> delete eth0 10.213.0.100/32
+addr add 10.213.0.100/32 dev eth0 label eth0:ha
+> delete eth0 10.213.0.100/32
+addr add 10.213.0.100/32 dev eth0 label eth0:ha
+> delete eth0 10.213.0.100/32
+> delete eth0 10.213.0.100/32
+> sleep 10s
+addr add 10.213.0.100/32 dev eth0 label eth0:ha
+> stop
+unwatch 10.213.0.100/32 dev eth0
+addr del 10.213.0.100/32 dev eth0
+< ok after 0s`,
+		},
+		{
+			name:  "a failed re-add is logged and tried again at the next event",
+			table: "vip 10.213.0.100/32 dev=eth0 garp_count=1\n",
+			ops: []string{"start", "fail 1 addr add 10.213.0.100/32 dev eth0 label eth0:ha",
+				"delete eth0 10.213.0.100/32", "resync"},
+			want: `
+> start
+watch 10.213.0.100/32 dev eth0
+addr add 10.213.0.100/32 dev eth0 label eth0:ha
+garp 10.213.0.100 dev eth0
+< ok after 0s
+> fail 1 addr add 10.213.0.100/32 dev eth0 label eth0:ha
+> delete eth0 10.213.0.100/32
+addr add 10.213.0.100/32 dev eth0 label eth0:ha [fail]
+> resync
+addr add 10.213.0.100/32 dev eth0 label eth0:ha
+garp 10.213.0.100 dev eth0`,
+		},
+		{
+			name:  "services: start asks the status first, stop checks it",
+			table: "service unit=nginx.service\nservice lsb=/etc/init.d/websvc\n",
+			setup: func(f *tablestest.Fake) { f.SetRunning("nginx.service", true) },
+			ops:   []string{"start", "stop", "stop"},
+			want: `
+> start
+run nginx.service status
+run websvc status
+run websvc start
+< ok after 0s
+> stop
+run websvc stop
+run websvc status
+run nginx.service stop
+run nginx.service status
+< ok after 0s
+> stop
+run websvc stop
+run websvc status
+run nginx.service stop
+run nginx.service status
+< ok after 0s`,
+		},
+		{
+			name:  "an LSB status that cannot tell fails the stop",
+			table: "service lsb=/etc/init.d/websvc\n",
+			setup: func(f *tablestest.Fake) { f.Exit("run websvc status", 4, -1) },
+			ops:   []string{"stop"},
+			want: `
+> stop
+run websvc stop
+run websvc status [exit 4]
+run websvc stop
+run websvc status [exit 4]
+run websvc stop
+run websvc status [exit 4]
+< t.table:1: service websvc: stop: status after stop cannot tell (exit status 4); want 1, 2 or 3 (LSB: not running) after 400ms`,
+		},
+		{
+			name:  "a service still running after stop fails the stop",
+			table: "service unit=nginx.service\n",
+			setup: func(f *tablestest.Fake) { f.SetRunning("nginx.service", true); f.SetStuck("nginx.service", true) },
+			ops:   []string{"stop"},
+			want: `
+> stop
+run nginx.service stop
+run nginx.service status
+run nginx.service stop
+run nginx.service status
+run nginx.service stop
+run nginx.service status
+< t.table:1: service nginx.service: stop: status exited 0: tables: still running after stop after 400ms`,
+		},
+		{
+			name:  "ocf: monitor, start, monitor; running already: monitor only; stop then monitor",
+			table: "ocf agent=heartbeat:Dummy name=d1\n",
+			ops:   []string{"start", "start", "stop", "stop"},
+			want: `
+> start
+run d1 monitor
+run d1 start
+run d1 monitor
+< ok after 0s
+> start
+run d1 monitor
+< ok after 0s
+> stop
+run d1 stop
+run d1 monitor
+< ok after 0s
+> stop
+run d1 stop
+run d1 monitor
+< ok after 0s`,
+		},
+		{
+			name:  "ocf: a failed resource is stopped before it is started",
+			table: "ocf agent=heartbeat:anything name=a1\n",
+			setup: func(f *tablestest.Fake) { f.Exit("run a1 monitor", 1, 1) },
+			ops:   []string{"start"},
+			want: `
+> start
+run a1 monitor [exit 1]
+run a1 stop
+run a1 start
+run a1 monitor
+< ok after 0s`,
+		},
+		{
+			name:  "ocf: a hard error of monitor fails the start at once",
+			table: "ocf agent=heartbeat:Dummy name=d1\n",
+			setup: func(f *tablestest.Fake) { f.Exit("run d1 monitor", 5, 1) },
+			ops:   []string{"start"},
+			want: `
+> start
+run d1 monitor [exit 5]
+< t.table:1: ocf d1: start: before start: monitor: OCF_ERR_INSTALLED: exit status 5 after 0s`,
+		},
+		{
+			name:  "ocf: a start that leaves it stopped fails",
+			table: "ocf agent=heartbeat:Dummy name=d1\n",
+			setup: func(f *tablestest.Fake) { f.Exit("run d1 monitor", 7, -1) },
+			ops:   []string{"start"},
+			want: `
+> start
+run d1 monitor [exit 7]
+run d1 start
+run d1 monitor [exit 7]
+< t.table:1: ocf d1: start: after start: monitor: OCF_NOT_RUNNING (7) after 0s`,
+		},
+		{
+			name:  "ocf: a stop that leaves it running fails",
+			table: "ocf agent=heartbeat:Dummy name=d1 timeout=1s\n",
+			setup: func(f *tablestest.Fake) { f.SetRunning("d1", true); f.SetStuck("d1", true) },
+			ops:   []string{"stop"},
+			want: `
+> stop
+run d1 stop
+run d1 monitor
+run d1 stop
+run d1 monitor
+run d1 stop
+run d1 monitor
+< t.table:1: ocf d1: stop: monitor exited 0: tables: still running after stop after 400ms`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -316,9 +619,9 @@ garp 10.213.0.100 dev eth0`,
 				defer cancel()
 				var out strings.Builder
 				for _, op := range tt.ops {
-					if op == "release" {
-						out.WriteString("\n> release")
-						f.Release()
+					if bg := background(f, op); bg != nil {
+						out.WriteString("\n> " + op)
+						bg()
 						synctest.Wait()
 						for _, l := range f.Take() {
 							out.WriteString("\n" + l)
@@ -360,9 +663,40 @@ garp 10.213.0.100 dev eth0`,
 				if got := out.String(); got != tt.want {
 					t.Errorf("transcript:\ngot:%s\n\nwant:%s", got, tt.want)
 				}
+				// End the vip guards, which live until Stop, or the
+				// bubble never empties.
+				f.Release()
+				tb.Stop(context.WithoutCancel(ctx), zerolog.Nop(), f.Deps())
 			})
 		})
 	}
+}
+
+// background returns what an op that is not an executor call does to the
+// fake (nil for the others): release hung calls, delete an address behind
+// had's back ("delete DEV PREFIX", with the netlink event), make one vanish
+// without an event ("vanish DEV PREFIX"), tell the watches that events
+// were lost ("resync"), or make the next N operations LINE fail
+// ("fail N LINE").
+func background(f *tablestest.Fake, op string) func() {
+	w := strings.Fields(op)
+	switch {
+	case op == "release":
+		return f.Release
+	case op == "resync":
+		return f.Resync
+	case len(w) == 3 && w[0] == "delete":
+		return func() { f.DeleteBehind(w[1], pfx(w[2])) }
+	case len(w) == 3 && w[0] == "vanish":
+		return func() { f.RemoveAddr(w[1], pfx(w[2])) }
+	case len(w) > 2 && w[0] == "fail":
+		n, err := strconv.Atoi(w[1])
+		if err != nil {
+			panic(op)
+		}
+		return func() { f.Fail(strings.Join(w[2:], " "), n) }
+	}
+	return nil
 }
 
 // TestStepError checks what a caller can learn from a failed step.
@@ -516,5 +850,6 @@ func TestRepeatsOutliveStartContext(t *testing.T) {
 		if got, want := strings.Count(strings.Join(f.Log(), "\n"), "garp"), 3; got != want {
 			t.Errorf("got %d announcements, want %d: %q", got, want, f.Log())
 		}
+		tb.Stop(t.Context(), zerolog.Nop(), f.Deps()) // ends the vip guard
 	})
 }

@@ -57,6 +57,9 @@ func (r *ShellRunner) Run(ctx context.Context, c Command) error {
 	}
 	cmd := exec.Command(shell, "-c", c.Shell)
 	cmd.Dir = "/"
+	if len(c.Env) > 0 {
+		cmd.Env = append(os.Environ(), c.Env...) // later entries win
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, pw, pw // files: Wait does not wait for the pipe
 	// A group of its own, so that a timeout kills what the script started
 	// too. No Pdeathsig: a daemon started here must outlive had2's restarts.

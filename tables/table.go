@@ -15,10 +15,13 @@ import (
 // Kind is the first word of a table line.
 type Kind string
 
-// The entry kinds (more come: service, ocf, tee, IPv6 vip).
+// The entry kinds.
 const (
-	KindVIP Kind = "vip" // a virtual IPv4 address, announced by gratuitous ARP (vip.go)
-	KindCmd Kind = "cmd" // a plain start/stop/status command (cmd.go)
+	KindVIP     Kind = "vip"     // a virtual IPv4 or IPv6 address, announced by GARP or NA (vip.go)
+	KindCmd     Kind = "cmd"     // a plain start/stop/status command (cmd.go)
+	KindService Kind = "service" // a systemd unit or an LSB init script (service.go)
+	KindOCF     Kind = "ocf"     // an OCF resource agent (ocf.go)
+	KindTee     Kind = "tee"     // the seed-003 UDP relay, run as process had-tee (tee.go)
 )
 
 // Op is what a step does to an entry; it is the "op" field of the log.
@@ -49,6 +52,9 @@ type Entry interface {
 // NetlinkAddrs).
 type Addrs interface {
 	// Add adds prefix to dev with label; adding a present address succeeds.
+	// An IPv6 address is added without duplicate address detection
+	// (IFA_F_NODAD), so that it is usable at once instead of "tentative"
+	// for a second or more, and label is empty (IPv6 addresses have none).
 	Add(dev string, prefix netip.Prefix, label string) error
 	// Del removes prefix from dev; removing a missing address succeeds.
 	Del(dev string, prefix netip.Prefix) error
@@ -56,10 +62,24 @@ type Addrs interface {
 	Has(dev string, prefix netip.Prefix) (bool, error)
 }
 
-// Announcer sends one gratuitous-ARP burst for ip out of dev: the request
-// and the reply form, once each (RawAnnouncer in production).
+// Announcer sends one announcement burst for ip out of dev (RawAnnouncer in
+// production): for IPv4 a gratuitous ARP in the request and the reply form,
+// once each; for IPv6 one unsolicited neighbour advertisement with the
+// Override flag to all nodes (ff02::1).
 type Announcer interface {
 	Announce(dev string, ip netip.Addr) error
+}
+
+// AddrWatcher tells a vip entry that its address may have gone behind
+// had's back (NetlinkWatcher in production).
+type AddrWatcher interface {
+	// Watch calls changed whenever prefix may have left dev: with nil when
+	// the kernel reports that the address was deleted, with the reason
+	// when the watcher may have missed events (then it calls every watch).
+	// Calls for other addresses or devices may happen too: the caller
+	// checks. changed runs on the watcher's goroutine and must not block.
+	// Once cancel has returned, changed is not called again.
+	Watch(dev string, prefix netip.Prefix, changed func(lost error)) (cancel func(), err error)
 }
 
 // Runner runs an entry's command (ShellRunner in production). A command
@@ -70,9 +90,10 @@ type Runner interface {
 
 // Command is one command of an entry.
 type Command struct {
-	Name  string // the entry's name, for messages
-	Op    string // "start", "stop" or "status"
-	Shell string // run with /bin/sh -c
+	Name  string   // the entry's name, for messages
+	Op    string   // "start", "stop", "status" or (ocf) "monitor"
+	Shell string   // run with /bin/sh -c
+	Env   []string // KEY=value added to had's environment (ocf's OCF_*)
 }
 
 // ExitError is a command that ran and exited non-zero (or was killed by a
@@ -93,11 +114,14 @@ func (e *ExitError) Error() string {
 func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", " | ") }
 
 // Deps are the OS effects entries use. A table needs only those its kinds
-// use: Addrs and Announcer for vip, Runner for cmd.
+// use: Addrs and Announcer for vip (Watcher is optional: without it a
+// deleted address is put back only by garp_refresh, if set), Runner for
+// cmd, service and ocf; tee starts its process itself.
 type Deps struct {
 	Addrs     Addrs
 	Announcer Announcer
 	Runner    Runner
+	Watcher   AddrWatcher
 }
 
 // Env is what an entry's Start and Stop get besides their context.
@@ -158,6 +182,12 @@ type VIP struct {
 	Prefix netip.Prefix // the address with its prefix length, not masked
 	Label  string
 	Line   int
+}
+
+// Monitorer is an entry that can tell whether its resource runs (ocf), for
+// agents to use.
+type Monitorer interface {
+	Monitor(ctx context.Context) (running bool, err error)
 }
 
 // vipHolder is an entry that holds a virtual address.

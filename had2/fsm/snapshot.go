@@ -176,5 +176,9 @@ func Restore(cfg Config, b []byte, now time.Duration) (*Machine, error) {
 			m.redo |= g
 		}
 	}
+	// Held groups are started again too: what their tables keep going in
+	// the background (a VIP's watch against deletion, its announcement
+	// refresh) died with the old process. Starting what runs succeeds.
+	m.redo |= m.on & m.want
 	return m, nil
 }
