@@ -37,6 +37,13 @@ type Options struct {
 	Extra     string // more top-level TOML for both nodes (e.g. log_level)
 	// NoService leaves echod out of the tables: only the VIPs move.
 	NoService bool
+	// OCF adds the OCF heartbeat:Dummy agent to every table.
+	OCF bool
+	// Tee adds a tee relay on each VIP (TeePort) to both nodes.
+	Tee bool
+	// Agents is TOML appended to both nodes' configuration ([[agent]]
+	// tables).
+	Agents string
 }
 
 // Cluster is two had nodes on a bed.
@@ -156,6 +163,9 @@ name = "rs232"
 device = %q
 baud = 115200
 `, c.Bed.Addr(name), c.Bed.Addr(peer), c.Bed.TTY(name))
+	if c.Opts.Agents != "" {
+		cfg += "\n" + c.Opts.Agents + "\n"
+	}
 	return os.WriteFile(c.ConfigPath(name), []byte(cfg), 0o644)
 }
 
@@ -163,24 +173,77 @@ func (c *Cluster) tablePath(node, kind string) string {
 	return filepath.Join(c.dir, node+"-"+kind+".table")
 }
 
-// writeTable writes the table that runs group g on node: its VIP and, unless
-// NoService, echod answering as this node.
+// writeTable writes the table that runs group g on node: its VIP, unless
+// NoService echod answering as this node (through an LSB init script), and
+// the options' extra entries.
 func (c *Cluster) writeTable(node, kind string, g int) error {
-	run := c.Bed.RunDir(node)
-	pid := filepath.Join(run, fmt.Sprintf("echod-g%d.pid", g))
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s table of node %s: group %d\n", kind, node, g)
 	fmt.Fprintf(&b, "vip %s/32 dev=eth0 garp_count=3 garp_interval=200ms\n", c.VIP(g))
 	if !c.Opts.NoService {
-		// Each group's echod answers as this node; it binds 0.0.0.0, so it
-		// serves the group's VIP wherever the table runs it.
-		port := ServicePort + g - 1
-		fmt.Fprintf(&b, "cmd name=echod-g%d timeout=5s \\\n", g)
-		fmt.Fprintf(&b, "    start=\"test -e %[1]s && kill -0 $(cat %[1]s) 2>/dev/null || { %[2]s -name %[3]s -udp :%[4]d -http :%[5]d >>%[6]s 2>&1 & echo $! >%[1]s; }\" \\\n",
-			pid, filepath.Join(c.Bin, "echod"), node, port, HTTPPort+g-1, filepath.Join(run, "echod.log"))
-		fmt.Fprintf(&b, "    stop=\"test -e %[1]s && kill $(cat %[1]s) 2>/dev/null; rm -f %[1]s\"\n", pid)
+		script, err := c.writeService(node, g)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "service lsb=%s timeout=5s\n", script)
+	}
+	if c.Opts.OCF {
+		fmt.Fprintf(&b, "ocf agent=heartbeat:Dummy name=dummy-g%d state=%s\n", g, c.DummyState(node, g))
+	}
+	if c.Opts.Tee {
+		fmt.Fprintf(&b, "tee listen=%s:%d to=%s:%d,%s:%d run_dir=%s bin=%s\n", c.VIP(g), TeePort,
+			c.Bed.Addr("A"), TeePort+1, c.Bed.Addr("B"), TeePort+1, c.Bed.RunDir(node), filepath.Join(c.Bin, "had-tee"))
 	}
 	return os.WriteFile(c.tablePath(node, kind), []byte(b.String()), 0o644)
+}
+
+// TeePort is where a tee entry listens on the VIP (Options.Tee); it relays
+// to TeePort+1 on both nodes.
+const TeePort = 5000
+
+// DummyState is the state file of group g's OCF Dummy resource on node:
+// it exists while the resource runs there.
+func (c *Cluster) DummyState(node string, g int) string {
+	return filepath.Join(c.Bed.RunDir(node), fmt.Sprintf("dummy-g%d.state", g))
+}
+
+// ServiceScript is node's LSB init script for group g's echod.
+func (c *Cluster) ServiceScript(node string, g int) string {
+	return filepath.Join(c.dir, fmt.Sprintf("%s-echod-g%d", node, g))
+}
+
+// writeService writes an LSB init script (start, stop, status with LSB
+// exit codes; starting a started and stopping a stopped service succeed)
+// for group g's echod on node. echod binds 0.0.0.0, so it serves the
+// group's VIP wherever the table runs it.
+func (c *Cluster) writeService(node string, g int) (string, error) {
+	run := c.Bed.RunDir(node)
+	script := fmt.Sprintf(`#!/bin/sh
+# LSB init script of group %[1]d's test service on node %[2]s (e2e/cluster).
+PIDFILE=%[3]s/echod-g%[1]d.pid
+running() { [ -e "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+case "$1" in
+start)
+	running && exit 0
+	%[4]s -name %[2]s -udp :%[5]d -http :%[6]d >>%[3]s/echod.log 2>&1 &
+	echo $! >"$PIDFILE"
+	exit 0 ;;
+stop)
+	if running; then
+		pid=$(cat "$PIDFILE"); kill "$pid"
+		i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.01; i=$((i+1)); done
+	fi
+	rm -f "$PIDFILE"
+	exit 0 ;;
+status)
+	running && exit 0
+	exit 3 ;;
+*)
+	echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac
+`, g, node, run, filepath.Join(c.Bin, "echod"), ServicePort+g-1, HTTPPort+g-1)
+	path := c.ServiceScript(node, g)
+	return path, os.WriteFile(path, []byte(script), 0o755)
 }
 
 // Start starts had1 on node.
