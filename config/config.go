@@ -52,12 +52,14 @@ type Config struct {
 	StateDir      string // persistent state (the boot epoch)
 	BinDir        string // where had2, had-sender and had-receiver live; default: had1's own directory
 	LogLevel      string // zerolog level name
+	AgentsDir     string // user-supplied agents, one executable per agent; empty: none
 
 	Timers    Timers
 	UDP       []UDPPath
 	Serial    []SerialPath
 	Fence     Fence
 	Supervise Supervise
+	Agents    []Agent // the configured agents, in file order (package agents adds the agents directory's)
 }
 
 // Timers are the heartbeat timers of SPEC §3 and the handshake timers of §4.

@@ -26,6 +26,8 @@ func FuzzParse(f *testing.F) {
 	f.Add("udp = [{local = \"[::]:1\", peer = \"[fe80::1%eth0]:1\", bogus = 1}]\n[timers]\ninterval = \"1s\"\n")
 	f.Add("cluster_id = 0\n[[udp]]\n[[udp.x]]\n[udp]\n")
 	f.Add("a.b.c = 1\n[a]\nb = 2\n")
+	f.Add(doc(everyAgentTop, baseTables+everyAgent))
+	f.Add(doc(map[string]string{"agents_dir": `"agents.d"`}, baseTables+"[[agent]]\nname = \"x\"\nkind = \"daemon\"\n[[agent]]\nname = \"x\"\nkind = \"cpu\"\nwarning_percent = 95.5\nerror_percent = 0\n"))
 	for _, n := range []string{"node1.toml", "node2.toml"} {
 		if data, err := os.ReadFile(filepath.Join("..", "deploy", "examples", n)); err == nil {
 			f.Add(string(data))
@@ -193,9 +195,56 @@ func encode(t *testing.T, c *Config) []byte {
 	if serial != nil {
 		m["serial"] = serial
 	}
+	if c.AgentsDir != "" {
+		m["agents_dir"] = c.AgentsDir
+	}
+	var agents []map[string]any
+	for _, a := range c.Agents {
+		agents = append(agents, encodeAgent(a))
+	}
+	if agents != nil {
+		m["agent"] = agents
+	}
 	out, err := toml.Marshal(m)
 	if err != nil {
 		t.Fatalf("encode: %v", err)
 	}
 	return out
+}
+
+// encodeAgent renders one agent with every key its kind takes.
+func encodeAgent(a Agent) map[string]any {
+	e := map[string]any{"name": a.Name, "kind": string(a.Kind), "critical": a.Critical, "scope": string(a.Scope),
+		"interval": a.Interval.String(), "fall": int64(a.Fall), "rise": int64(a.Rise)}
+	if a.Kind != KindDaemon {
+		e["timeout"] = a.Timeout.String()
+	}
+	switch a.Kind {
+	case KindProcess:
+		if a.Process != "" {
+			e["process"] = a.Process
+		}
+		if a.PIDFile != "" {
+			e["pid_file"] = a.PIDFile
+		}
+	case KindHTTP:
+		e["url"], e["method"], e["expect_status"], e["tls_skip_verify"] = a.URL, a.Method, int64(a.ExpectStatus), a.TLSSkipVerify
+		if a.ExpectBody != "" {
+			e["expect_body"] = a.ExpectBody
+		}
+	case KindTCP:
+		e["address"] = a.Address
+	case KindGateway:
+		e["address"], e["count"] = a.Address, int64(a.Count)
+	case KindLink:
+		e["interface"] = a.Interface
+	case KindCPU, KindMemory, KindDisk:
+		e["warning_percent"], e["error_percent"] = a.WarnPercent, a.ErrorPercent
+		if a.Kind == KindDisk {
+			e["path"] = a.Path
+		}
+	case KindExec, KindDaemon:
+		e["command"] = a.Command
+	}
+	return e
 }

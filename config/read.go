@@ -154,6 +154,8 @@ func (r *reader) read(f *tomlFile) *Config {
 	r.duration("supervise.restart_window", f.Supervise.RestartWindow, &s.RestartWindow)
 	r.duration("supervise.backoff_min", f.Supervise.BackoffMin, &s.BackoffMin)
 	r.duration("supervise.backoff_max", f.Supervise.BackoffMax, &s.BackoffMax)
+
+	r.readAgents(f, cfg)
 	return cfg
 }
 

@@ -24,12 +24,14 @@ type tomlFile struct {
 	StateDir      any `toml:"state_dir"`
 	BinDir        any `toml:"bin_dir"`
 	LogLevel      any `toml:"log_level"`
+	AgentsDir     any `toml:"agents_dir"`
 
 	Timers    tomlTimers    `toml:"timers"`
 	UDP       []tomlUDP     `toml:"udp"`
 	Serial    []tomlSerial  `toml:"serial"`
 	Fence     tomlFence     `toml:"fence"`
 	Supervise tomlSupervise `toml:"supervise"`
+	Agent     []tomlAgent   `toml:"agent"`
 }
 
 type tomlTimers struct {
@@ -68,4 +70,32 @@ type tomlSupervise struct {
 	RestartWindow any `toml:"restart_window"`
 	BackoffMin    any `toml:"backoff_min"`
 	BackoffMax    any `toml:"backoff_max"`
+}
+
+// tomlAgent is one [[agent]]: the common keys, then every kind's own keys
+// (a key of another kind is reported by readAgent).
+type tomlAgent struct {
+	Name     any `toml:"name"`
+	Kind     any `toml:"kind"`
+	Critical any `toml:"critical"`
+	Scope    any `toml:"scope"`
+	Interval any `toml:"interval"`
+	Timeout  any `toml:"timeout"`
+	Fall     any `toml:"fall"`
+	Rise     any `toml:"rise"`
+
+	Process       any `toml:"process"`
+	PIDFile       any `toml:"pid_file"`
+	URL           any `toml:"url"`
+	Method        any `toml:"method"`
+	ExpectStatus  any `toml:"expect_status"`
+	ExpectBody    any `toml:"expect_body"`
+	TLSSkipVerify any `toml:"tls_skip_verify"`
+	Address       any `toml:"address"`
+	Count         any `toml:"count"`
+	Interface     any `toml:"interface"`
+	Path          any `toml:"path"`
+	WarnPercent   any `toml:"warning_percent"`
+	ErrorPercent  any `toml:"error_percent"`
+	Command       any `toml:"command"`
 }

@@ -18,6 +18,7 @@ func (r *reader) validate(cfg *Config) {
 	r.validatePaths(cfg)
 	r.validateFence(&cfg.Fence)
 	r.validateSupervise(&cfg.Supervise)
+	r.validateAgents(cfg)
 }
 
 // ok reports whether none of paths holds a rejected value.

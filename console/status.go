@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hadcluster/had/agents"
 	"github.com/hadcluster/had/comm/wire"
 	"github.com/hadcluster/had/config"
 	"github.com/hadcluster/had/shm"
@@ -24,6 +25,7 @@ type Status struct {
 	Paths   []Path    `json:"paths"`
 	Daemons []Daemon  `json:"daemons"`
 	Agents  []Agent   `json:"agents"`
+	Perf    *Perf     `json:"perf,omitempty"` // this node's figures, from its stats agent
 	Drops   Drops     `json:"drops"`
 	Admin   *Reply    `json:"last_admin_reply,omitempty"`
 	Taken   time.Time `json:"taken"`
@@ -81,6 +83,17 @@ type Agent struct {
 	Service  bool    `json:"service"` // watches the services (else the node itself)
 	PID      int32   `json:"pid"`
 	Restarts uint64  `json:"restarts"`
+}
+
+// Perf is the seed-002 performance figures of a node, from its stats agent.
+type Perf struct {
+	CPUPercent    float64 `json:"cpu_percent"`
+	MemPercent    float64 `json:"mem_percent"`
+	NetPacketsIn  float64 `json:"net_packets_in_per_s"`
+	NetPacketsOut float64 `json:"net_packets_out_per_s"`
+	DiskReads     float64 `json:"disk_reads_per_s"`
+	DiskWrites    float64 `json:"disk_writes_per_s"`
+	Load1         float64 `json:"load1"`
 }
 
 // Drops counts frames the receiver refused, by reason.
@@ -175,12 +188,11 @@ func Gather(t reader, cfg *config.Config, now int64, wall time.Time) Status {
 			}
 		}
 	}
-	st.Agents = gatherAgents(read, ago)
+	st.Agents, st.Perf = gatherAgents(read, ago)
 	return st
 }
 
-func gatherAgents(read func(int) (shm.Record, bool), ago func(int64) float64) []Agent {
-	var out []Agent
+func gatherAgents(read func(int) (shm.Record, bool), ago func(int64) float64) (out []Agent, perf *Perf) {
 	for i := 0; i < shm.MaxAgents; i++ {
 		idSlot, resSlot := slots.AgentSlots(i)
 		r, ok := read(idSlot)
@@ -194,11 +206,15 @@ func gatherAgents(read func(int) (shm.Record, bool), ago func(int64) float64) []
 			a.Message, a.AgeS = res.Text, ago(res.Stamp)
 			if res.Interval == 0 || ago(res.Stamp) <= float64(res.Interval)/1e9 {
 				a.Value = res.Value.String()
+				if s := agents.ParseStats(slots.ParseAgentResult(res)); s.Valid && perf == nil {
+					perf = &Perf{CPUPercent: s.CPUPercent, MemPercent: s.MemPercent, NetPacketsIn: s.NetPacketsIn,
+						NetPacketsOut: s.NetPacketsOut, DiskReads: s.DiskReads, DiskWrites: s.DiskWrites, Load1: s.Load1}
+				}
 			}
 		}
 		out = append(out, a)
 	}
-	return out
+	return out, perf
 }
 
 func pathName(cfg *config.Config, i int) string {
@@ -222,6 +238,9 @@ func flagText(f wire.Flags) string {
 	}
 	if f&wire.FlagStopping != 0 {
 		parts = append(parts, "stopping")
+	}
+	if f&wire.FlagServiceFailed != 0 {
+		parts = append(parts, "service-failed")
 	}
 	return strings.Join(parts, ",")
 }
@@ -252,6 +271,10 @@ func (s Status) Text() string {
 			alive = "alive"
 		}
 		fmt.Fprintf(&b, "  %-8s pid %-7d %-9s %-8s updated %.3fs ago\n", d.Role, d.PID, alive, d.Phase, d.UpdatedS)
+	}
+	if p := s.Perf; p != nil {
+		fmt.Fprintf(&b, "perf: cpu %.1f%%  mem %.1f%%  net %.0f/%.0f pkt/s in/out  disk %.0f/%.0f op/s r/w  load %.2f\n",
+			p.CPUPercent, p.MemPercent, p.NetPacketsIn, p.NetPacketsOut, p.DiskReads, p.DiskWrites, p.Load1)
 	}
 	if len(s.Agents) > 0 {
 		b.WriteString("agents:\n")

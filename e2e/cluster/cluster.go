@@ -221,7 +221,13 @@ func (c *Cluster) writeService(node string, g int) (string, error) {
 	script := fmt.Sprintf(`#!/bin/sh
 # LSB init script of group %[1]d's test service on node %[2]s (e2e/cluster).
 PIDFILE=%[3]s/echod-g%[1]d.pid
-running() { [ -e "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+# A dead daemon may linger as a zombie where nothing reaps orphans (this
+# sandbox's PID 1): kill -0 would call it running, /proc's state does not.
+running() {
+	[ -e "$PIDFILE" ] || return 1
+	pid=$(cat "$PIDFILE")
+	[ -r /proc/$pid/stat ] && ! grep -q ') Z ' /proc/$pid/stat
+}
 case "$1" in
 start)
 	running && exit 0
@@ -230,8 +236,8 @@ start)
 	exit 0 ;;
 stop)
 	if running; then
-		pid=$(cat "$PIDFILE"); kill "$pid"
-		i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.01; i=$((i+1)); done
+		kill "$pid"
+		i=0; while running && [ $i -lt 200 ]; do sleep 0.01; i=$((i+1)); done
 	fi
 	rm -f "$PIDFILE"
 	exit 0 ;;

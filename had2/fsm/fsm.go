@@ -92,7 +92,8 @@ type Machine struct {
 	fenceRetryAt     time.Duration
 	hold             bool // standby by choice: do not recover on our own
 	agentsOK         bool
-	serviceFail      bool // a critical service agent failed while we held a group; sticks until it is OK
+	svcErr           bool // a critical service agent reports ERROR now
+	serviceFail      bool // it did while this node ran its own group; sticks until the agent is OK
 	peerDead         bool // took over from a silent peer; cleared when it is heard
 	bootAt           time.Duration
 	nextID           uint32
@@ -195,14 +196,13 @@ func (m *Machine) Step(now time.Duration, ev Event) []Effect {
 				m.alert(LevelError, "a critical node agent reports ERROR: this node is unfit")
 			}
 		}
-		switch {
-		case ev.ServiceFailed && !m.serviceFail && m.on != 0:
-			m.serviceFail = true
-			m.alert(LevelError, "a critical service agent reports ERROR")
-		case !ev.ServiceFailed && m.serviceFail:
-			m.serviceFail = false
-			m.alert(LevelInfo, "critical service agents healthy again")
+		if ev.ServiceFailed != m.svcErr {
+			m.svcErr = ev.ServiceFailed
+			if m.svcErr && m.running() != 0 {
+				m.alert(LevelError, "a critical service agent reports ERROR")
+			}
 		}
+		m.markServiceFail()
 	case Admin:
 		if m.stopping {
 			m.replyTo(ev.ID, false, "refused: the node is shutting down")
@@ -589,7 +589,7 @@ func (m *Machine) decide() {
 			m.startRequest(0)
 		case !m.healthy() && (m.Held()|m.want) != 0 && m.peerFit():
 			m.giveUp(wire.FlagUnhealthy, "unhealthy: handing over to the peer")
-		case m.serviceFail && (m.Held()|m.want) != 0 && m.peerFit():
+		case m.svcErr && m.running() != 0 && m.peerFit():
 			m.giveUp(0, "a critical service failed: handing over to the peer")
 		case m.unservedFor() >= m.cfg.RetryAfter:
 			m.alert(LevelWarning, "the peer stands by and nobody serves its group; taking over")
@@ -632,6 +632,28 @@ func (m *Machine) shouldServe() bool {
 		return meOK
 	}
 	return m.cfg.Preferred == m.cfg.Me
+}
+
+// running returns the groups this node runs and means to keep running: a
+// service agent's ERROR about a group being released is had's own doing.
+func (m *Machine) running() wire.Groups { return m.on & m.want &^ m.jobGroup }
+
+// markServiceFail keeps, or forgets, that the service failed while this
+// node ran its own group. It then stands by (FlagServiceFailed) and does
+// not take its group back before the agent reports OK: an operator fixes
+// the service (Pacemaker's fail count, in spirit). Failing on the peer's
+// group only hands it back; the node stays fit.
+func (m *Machine) markServiceFail() {
+	switch {
+	case m.svcErr && m.own != 0 && m.running().Has(m.own):
+		if !m.serviceFail {
+			m.serviceFail = true
+			m.alert(LevelError, "the service failed on this node's own group: standing by until its agent reports OK")
+		}
+	case !m.svcErr && m.serviceFail:
+		m.serviceFail = false
+		m.alert(LevelInfo, "critical service agents healthy again")
+	}
 }
 
 // peerFit reports whether the peer is heard and fit to take groups over: no

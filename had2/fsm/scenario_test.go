@@ -288,3 +288,21 @@ func TestServiceFailureOnBackupIgnored(t *testing.T) {
 	s.run(5 * time.Second)
 	mustHold(t, s, g1, 2)
 }
+
+// The service failing on the backup while it runs the primary's group
+// hands it back to a fit primary, and the backup stays fit (no sticky
+// failure: it was not its own group).
+func TestServiceFailureOnTakenGroupHandsBack(t *testing.T) {
+	s := newSim(t, 15, "asymmetric", true)
+	s.start(0, 0)
+	s.run(3 * time.Second)
+	s.admin(1, AdminTakeover) // the backup holds the group, the primary stands by
+	s.run(4 * time.Second)
+	mustHold(t, s, g1, 2)
+	s.setService(1, true)
+	s.run(5 * time.Second)
+	mustHold(t, s, g1, 1)
+	if f := s.nodes[1].m.Flags(); f != 0 {
+		t.Fatalf("backup flags %v after handing back, want none (still fit)", f)
+	}
+}

@@ -64,6 +64,7 @@ const (
 const (
 	bitStopping = 1 << iota
 	bitServiceFail
+	bitSvcErr
 )
 
 // Snapshot returns the machine's state in SnapshotSize bytes. The peer's
@@ -99,6 +100,9 @@ func (m *Machine) Snapshot() []byte {
 	}
 	if m.serviceFail {
 		s.Bits2 |= bitServiceFail
+	}
+	if m.svcErr {
+		s.Bits2 |= bitSvcErr
 	}
 	s.NAcks = uint8(len(m.acks))
 	for i, a := range m.acks {
@@ -145,6 +149,7 @@ func Restore(cfg Config, b []byte, now time.Duration) (*Machine, error) {
 	m.peerDead = s.Bits&bitPeerDead != 0
 	m.stopping = s.Bits2&bitStopping != 0
 	m.serviceFail = s.Bits2&bitServiceFail != 0
+	m.svcErr = s.Bits2&bitSvcErr != 0
 	m.req = request{kind: wire.Kind(s.ReqKind), id: s.ReqID, flags: wire.Flags(s.ReqFlags), from: phase(s.ReqFrom),
 		sends: s.ReqSends, deadline: time.Duration(s.ReqDeadline), lastSent: time.Duration(s.ReqLastSent),
 		acked: s.Bits&bitReqAcked != 0}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/hadcluster/had/agents"
 	"github.com/hadcluster/had/config"
 	"github.com/hadcluster/had/console"
 	"github.com/hadcluster/had/shm"
@@ -16,10 +17,12 @@ import (
 
 const usage = `usage: hactl [--config FILE] COMMAND
 commands:
-  status [--json]   both nodes' states, the heartbeat paths, the processes
+  status [--json]   both nodes' states, the heartbeat paths, the processes, the agents
   takeover          take every resource group to this node
   standby           hand every group to the peer and stand by
   recover           leave standby and take this node's own group back
+  report ok|info|warning|error [MESSAGE]
+                    from a daemon agent's script: write its result slot
 `
 
 func main() {
@@ -32,8 +35,17 @@ func main() {
 	if err := fs.Parse(args); err != nil {
 		os.Exit(2)
 	}
-	// Flags may also follow the command: hactl status --json.
 	cmd := fs.Arg(0)
+	if cmd == "report" {
+		// Run by a daemon agent: its slot comes from the environment had1
+		// gave it, not from a configuration file; the message is free text.
+		if err := agents.ReportCommand(fs.Args()[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "hactl:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	// Flags may also follow the command: hactl status --json.
 	if fs.NArg() > 1 {
 		if err := fs.Parse(fs.Args()[1:]); err != nil {
 			os.Exit(2)

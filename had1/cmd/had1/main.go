@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/hadcluster/had/agents"
 	"github.com/hadcluster/had/daemon"
 	"github.com/hadcluster/had/had1"
 	"github.com/hadcluster/had/logging"
@@ -31,17 +32,30 @@ func main() {
 		fmt.Fprintf(os.Stderr, "had1: configuration has errors, nothing started:\n%v\n", err)
 		os.Exit(had1.ExitConfig)
 	}
+	specs, skipped := agents.List(n.Config, *cfgPath, n.Config.BinDir)
 	if *check {
-		fmt.Printf("%s: configuration OK\n", *cfgPath)
+		for _, err := range skipped {
+			fmt.Printf("warning: %v\n", err)
+		}
+		fmt.Printf("%s: configuration OK (%d agents)\n", *cfgPath, len(specs))
 		return
 	}
 	cfg := n.Config
 	log := logging.New(os.Stderr, "had1", cfg.NodeName, cfg.LogLevel)
+	for _, err := range skipped {
+		log.Warn().Err(err).Msg("agent skipped")
+	}
+	var agentList []had1.Agent
+	for _, s := range specs {
+		agentList = append(agentList, had1.Agent{Index: s.Index, Name: s.Name, Argv: s.Argv, Env: s.Env,
+			Hang: s.Hang, Critical: s.Critical, Service: s.Service})
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	err = had1.Run(ctx, cfg, had1.Options{
 		ConfigPath: *cfgPath, Log: log, Stdout: os.Stdout, Stderr: os.Stderr,
 		Release: releaser{n: n, log: log},
+		Agents:  agentList,
 	})
 	switch {
 	case errors.Is(err, had1.ErrFailedSafe):

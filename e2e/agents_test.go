@@ -1,0 +1,151 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hadcluster/had/console"
+	"github.com/hadcluster/had/e2e/cluster"
+)
+
+const checkTCP = "/usr/lib/nagios/plugins/check_tcp"
+
+// agentsTOML: the service's critical check is a real Nagios plugin, run
+// unmodified; a built-in HTTP check only alerts; the statistics agent feeds
+// the console.
+func agentsTOML() string {
+	return fmt.Sprintf(`[[agent]]
+name = "web-tcp"
+kind = "exec"
+command = [%q, "-H", "127.0.0.1", "-p", "%d"]
+critical = true
+interval = "200ms"
+timeout = "200ms"
+
+[[agent]]
+name = "web-http"
+kind = "http"
+url = "http://127.0.0.1:%d/"
+expect_body = "served by"
+interval = "500ms"
+timeout = "400ms"
+
+[[agent]]
+name = "stats"
+kind = "stats"
+`, checkTCP, cluster.HTTPPort, cluster.HTTPPort)
+}
+
+func agentOf(s console.Status, name string) console.Agent {
+	for _, a := range s.Agents {
+		if a.Name == name {
+			return a
+		}
+	}
+	return console.Agent{}
+}
+
+// killService kills group 1's echod on node as a crash would.
+func killService(t *testing.T, c *cluster.Cluster, node string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(c.Bed.RunDir(node), "echod-g1.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Stop the service on the active node: its critical agent (a Nagios
+// plugin) reports ERROR, the peer takes over the VIP and the service, and
+// the client is served again; the node stands by while its service is
+// broken, and fails back once the operator restarts it.
+func TestServiceFailureHandsOver(t *testing.T) {
+	if _, err := os.Stat(checkTCP); err != nil {
+		t.Skip("Debian's monitoring-plugins-basic is not installed")
+	}
+	c, p := up(t, cluster.Options{Agents: agentsTOML()})
+	st, err := c.WaitStatus("A", 10*time.Second, "agents OK on A", func(s console.Status) bool {
+		return agentOf(s, "web-tcp").Value == "OK" && agentOf(s, "web-http").Value == "OK" && s.Perf != nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("A's figures from its stats agent: %+v", *st.Perf)
+
+	killed := time.Now()
+	killService(t, c, "A")
+	r, err := p.FirstReplyFrom("B", killed, 10*time.Second)
+	if err != nil {
+		t.Fatalf("after the service died on A, the client was not served by B: %v", err)
+	}
+	t.Logf("service killed on A → client served by B: %v", r.Received.Sub(killed).Round(time.Millisecond))
+	waitARP(t, c, c.VIP(1), "B")
+	if _, err := c.WaitStatus("B", 5*time.Second, "B in T", func(s console.Status) bool { return s.Node.State == "T" }); err != nil {
+		t.Fatal(err)
+	}
+	st, err = c.WaitStatus("A", 5*time.Second, "A standing by with its service failed", func(s console.Status) bool {
+		return s.Node.State == "D" && agentOf(s, "web-tcp").Value == "ERROR" && strings.Contains(s.Node.Flags, "service-failed")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, c, "A", "a critical service failed", time.Second)
+	// It stays there while the service is broken.
+	time.Sleep(time.Second)
+	noRepliesFrom(t, p, "A", r.Received)
+
+	restarted := time.Now()
+	if out, err := c.Bed.Exec("A", c.ServiceScript("A", 1), "start"); err != nil {
+		t.Fatalf("restart the service on A: %v: %s", err, out)
+	}
+	if _, err := p.FirstReplyFrom("A", restarted, 10*time.Second); err != nil {
+		t.Fatalf("after the service was restarted on A, no failback: %v", err)
+	}
+	waitARP(t, c, c.VIP(1), "A")
+	if _, err := c.WaitStatus("A", 5*time.Second, "(N,N)", func(s console.Status) bool { return s.Pair == "(N,N)" && s.Node.Flags == "" }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An agent that hangs (it reports once, then never again) is killed and
+// restarted, and reported; the heartbeat and the service go on.
+func TestHangingAgentRestarted(t *testing.T) {
+	dir := t.TempDir()
+	bin, err := cluster.BinDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(dir, "stuck.daemon")
+	must(t, os.WriteFile(script, []byte(fmt.Sprintf("#!/bin/sh\n%s report ok \"reporting once\"\nexec sleep 1000\n", filepath.Join(bin, "hactl"))), 0o755))
+	c, p := up(t, cluster.Options{Agents: fmt.Sprintf(`[[agent]]
+name = "stuck"
+kind = "daemon"
+command = [%q]
+interval = "200ms"
+`, script)})
+	start := time.Now()
+	st, err := c.WaitStatus("A", 10*time.Second, "the stuck agent restarted twice", func(s console.Status) bool {
+		return agentOf(s, "stuck").Restarts >= 2
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stuck agent after %v: %+v", time.Since(start).Round(time.Millisecond), agentOf(st, "stuck"))
+	waitLog(t, c, "A", "process hung or wrote garbage, killing it", time.Second)
+	if st.Pair != "(N,N)" {
+		t.Fatalf("pair %s, want (N,N): a hanging agent must not move anything", st.Pair)
+	}
+	noRepliesFrom(t, p, "B", time.Time{})
+}
