@@ -149,3 +149,67 @@ interval = "200ms"
 	}
 	noRepliesFrom(t, p, "B", time.Time{})
 }
+
+// A critical gateway agent (node scope): the node that loses its uplink
+// while the peer still has it hands over; lost on both, nothing moves.
+func TestGatewayLossHandsOverOnlyIfPeerHasIt(t *testing.T) {
+	gw := fmt.Sprintf(`[[agent]]
+name = "uplink"
+kind = "gateway"
+address = "%s"
+count = 1
+critical = true
+interval = "200ms"
+timeout = "150ms"
+`, "CLIENT")
+	// The client's address is known only once the bed exists.
+	c, p := upWith(t, func(c *cluster.Cluster) cluster.Options {
+		return cluster.Options{Agents: strings.ReplaceAll(gw, "CLIENT", c.Bed.Addr("C").String())}
+	})
+	if _, err := c.WaitStatus("A", 10*time.Second, "uplink OK", func(s console.Status) bool { return agentOf(s, "uplink").Value == "OK" }); err != nil {
+		t.Fatal(err)
+	}
+	blackhole := func(node, op string) {
+		t.Helper()
+		if out, err := c.Bed.Exec(node, "ip", "route", op, "blackhole", c.Bed.Addr("C").String()+"/32"); err != nil {
+			t.Fatalf("ip route %s blackhole on %s: %v: %s", op, node, err, out)
+		}
+	}
+	lost := time.Now()
+	blackhole("A", "add")
+	if _, err := p.FirstReplyFrom("B", lost, 10*time.Second); err != nil {
+		t.Fatalf("A lost its uplink, B has it: client not served by B: %v", err)
+	}
+	t.Logf("uplink lost on A → client served by B: %v", time.Since(lost).Round(time.Millisecond))
+	if _, err := c.WaitStatus("A", 5*time.Second, "A unfit, standing by", func(s console.Status) bool {
+		return s.Node.State == "D" && strings.Contains(s.Node.Flags, "unhealthy")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	back := time.Now()
+	blackhole("A", "del")
+	if _, err := p.FirstReplyFrom("A", back, 10*time.Second); err != nil {
+		t.Fatalf("uplink back on A: no failback: %v", err)
+	}
+	if _, err := c.WaitStatus("B", 5*time.Second, "(N,N)", func(s console.Status) bool { return s.Pair == "(N,N)" }); err != nil {
+		t.Fatal(err)
+	}
+
+	// Lost on both: B first (it holds nothing, so nothing happens), then A.
+	blackhole("B", "add")
+	if _, err := c.WaitStatus("B", 5*time.Second, "B unfit", func(s console.Status) bool { return strings.Contains(s.Node.Flags, "unhealthy") }); err != nil {
+		t.Fatal(err)
+	}
+	blackhole("A", "add")
+	if _, err := c.WaitStatus("A", 5*time.Second, "A unfit", func(s console.Status) bool { return strings.Contains(s.Node.Flags, "unhealthy") }); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // five agent intervals: time enough to hand over, were it wrong
+	st, err := c.Status("A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Node.Held != "g1" || st.Pair != "(N,N)" {
+		t.Fatalf("uplink lost on both: A is %s holding %s, pair %s; want A keeping g1, (N,N)", st.Node.State, st.Node.Held, st.Pair)
+	}
+}

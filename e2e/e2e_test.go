@@ -21,6 +21,13 @@ import (
 // client is served at group 1's VIP by node A and its ARP entry names A.
 func up(t *testing.T, opts cluster.Options) (*cluster.Cluster, *testbed.Prober) {
 	t.Helper()
+	return upWith(t, func(*cluster.Cluster) cluster.Options { return opts })
+}
+
+// upWith is up with options that depend on the bed (its addresses): opts
+// gets a cluster whose Bed is set.
+func upWith(t *testing.T, opts func(*cluster.Cluster) cluster.Options) (*cluster.Cluster, *testbed.Prober) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("end-to-end tests need root")
 	}
@@ -40,7 +47,7 @@ func up(t *testing.T, opts cluster.Options) (*cluster.Cluster, *testbed.Prober) 
 		}
 	}
 	bed := testbed.New(t, testbed.Options{Dir: dir})
-	c, err := cluster.New(bed, bin, opts)
+	c, err := cluster.New(bed, bin, opts(&cluster.Cluster{Bed: bed}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -186,3 +186,21 @@ func TestGracefulStopHandsOver(t *testing.T) {
 		t.Fatalf("B did not take over on A's TAKEOVER before any OVERTIME (TAKEOVER at %d, OVERTIME at %d)", iTake, iOver)
 	}
 }
+
+// A node that starts afresh removes virtual addresses of its tables that
+// it holds without owning them (left by a crash or by hand), before its
+// state machine starts: otherwise two nodes would answer for the VIP.
+func TestStartupRemovesStrayVIP(t *testing.T) {
+	c, _ := upWith(t, func(c *cluster.Cluster) cluster.Options {
+		// Before had starts anywhere: B holds group 1's VIP by mistake.
+		vip := c.Bed.VIP(0).String() + "/32"
+		if out, err := c.Bed.Exec("B", "ip", "addr", "add", vip, "dev", "eth0"); err != nil {
+			t.Fatalf("add a stray VIP on B: %v: %s", err, out)
+		}
+		return cluster.Options{}
+	})
+	if out, _ := c.Bed.Exec("B", "ip", "-o", "addr", "show", "dev", "eth0"); strings.Contains(out, c.VIP(1).String()+"/") {
+		t.Fatalf("B still holds the VIP it does not own:\n%s", out)
+	}
+	waitLog(t, c, "B", "removed an address this node does not hold", time.Second)
+}

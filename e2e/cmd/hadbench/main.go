@@ -12,9 +12,11 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hadcluster/had/console"
@@ -36,7 +38,8 @@ retransmit = "5ms"`},
 func main() {
 	runs := flag.Int("runs", 20, "failovers per profile")
 	idle := flag.Duration("idle", 20*time.Second, "how long to sample idle CPU")
-	only := flag.String("profile", "", "measure only this profile")
+	only := flag.String("profile", "", "measure only this timer profile (and no agent profile)")
+	agentRuns := flag.Int("agent-runs", 10, "service failures per agent profile")
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "hadbench: needs root (network namespaces)")
@@ -59,17 +62,105 @@ func main() {
 			fmt.Fprintf(os.Stderr, "hadbench: profile %s: %v\n", pr.name, err)
 			os.Exit(1)
 		}
-		slices.Sort(times)
-		fmt.Printf("%-8s %5d %9s %9s %9s %9s\n", pr.name, len(times), ms(times[0]), ms(times[len(times)/2]),
-			ms(times[(len(times)*95+99)/100-1]), ms(times[len(times)-1]))
+		row(pr.name, times)
 		if !idleDone {
 			idleDone = true
 			defer fmt.Printf("\nidle cost of node A's had processes (%s timers, %v): %.3f%% of one core, %.1f MiB RSS in all\n", pr.name, *idle, cpu, rss)
 		}
 	}
+	if *only != "" {
+		return
+	}
+	fmt.Printf("\nagent to handover: service killed on A → first reply from B (%d runs each)\n", *agentRuns)
+	for _, ap := range agentProfiles {
+		times, err := measureAgent(bin, ap.agents, *agentRuns)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "hadbench: agent profile %s: %v\n", ap.name, err)
+			os.Exit(1)
+		}
+		row(ap.name, times)
+	}
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/1e6) }
+
+func row(name string, times []time.Duration) {
+	slices.Sort(times)
+	fmt.Printf("%-8s %5d %9s %9s %9s %9s\n", name, len(times), ms(times[0]), ms(times[len(times)/2]),
+		ms(times[(len(times)*95+99)/100-1]), ms(times[len(times)-1]))
+}
+
+// agentProfiles measure agent-to-handover: the service is killed on the
+// active node, its critical agent reports ERROR, the peer takes over.
+var agentProfiles = []struct{ name, agents string }{
+	{"tcp-1s", `[[agent]]
+name = "web"
+kind = "tcp"
+address = "127.0.0.1:8080"
+critical = true`},
+	{"nagios", `[[agent]]
+name = "web"
+kind = "exec"
+command = ["/usr/lib/nagios/plugins/check_tcp", "-H", "127.0.0.1", "-p", "8080"]
+critical = true
+interval = "200ms"
+timeout = "200ms"`},
+}
+
+// measureAgent kills the service on A runs times and measures until the
+// client is served by B; the operator's restart of the service on A then
+// fails it back.
+func measureAgent(bin, agentsTOML string, runs int) ([]time.Duration, error) {
+	bed, err := testbed.Create(testbed.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer bed.Close()
+	c, err := cluster.New(bed, bin, cluster.Options{Agents: agentsTOML})
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range cluster.Nodes {
+		if err := c.Start(n); err != nil {
+			return nil, err
+		}
+	}
+	p, err := bed.Probe(netip.AddrPortFrom(c.VIP(1), cluster.ServicePort))
+	if err != nil {
+		return nil, err
+	}
+	defer p.Stop()
+	var times []time.Duration
+	for i := 0; i < runs; i++ {
+		if _, err := c.WaitStatus("A", 30*time.Second, "A serving, agent OK", func(s console.Status) bool {
+			return s.Pair == "(N,N)" && s.Node.Held == "g1" && len(s.Agents) > 0 && s.Agents[0].Value == "OK"
+		}); err != nil {
+			return nil, fmt.Errorf("run %d: %w", i, err)
+		}
+		time.Sleep(time.Duration(rand.Int64N(int64(time.Second)))) // a random phase of the agent's interval
+		b, err := os.ReadFile(filepath.Join(bed.RunDir("A"), "echod-g1.pid"))
+		if err != nil {
+			return nil, err
+		}
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		killed := time.Now()
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			return nil, err
+		}
+		r, err := p.FirstReplyFrom("B", killed, 20*time.Second)
+		if err != nil {
+			return nil, fmt.Errorf("run %d: %w", i, err)
+		}
+		times = append(times, r.Received.Sub(killed))
+		if out, err := bed.Exec("A", c.ServiceScript("A", 1), "start"); err != nil {
+			return nil, fmt.Errorf("restart the service: %w: %s", err, out)
+		}
+		if _, err := p.FirstReplyFrom("A", r.Received, 30*time.Second); err != nil {
+			return nil, fmt.Errorf("run %d failback: %w", i, err)
+		}
+	}
+	return times, nil
+}
 
 // measure runs the failovers of one profile on a fresh bed.
 func measure(bin, timers string, runs int, sampleIdle bool, idle time.Duration) (times []time.Duration, cpu, rss float64, err error) {

@@ -14,6 +14,8 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -58,7 +60,7 @@ func run(hold bool) error {
 			fmt.Fprintln(os.Stderr, "haddemo: teardown:", err)
 		}
 	}()
-	c, err := cluster.New(bed, bin, cluster.Options{})
+	c, err := cluster.New(bed, bin, cluster.Options{Agents: demoAgents})
 	if err != nil {
 		return err
 	}
@@ -116,6 +118,35 @@ func run(hold bool) error {
 		say("HTTP from the client: %s", strings.TrimSpace(out))
 	}
 
+	say("killing the service on node A: its critical agent reports ERROR and A hands over")
+	b, err := os.ReadFile(filepath.Join(bed.RunDir("A"), "echod-g1.pid"))
+	if err != nil {
+		return err
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	killed := time.Now()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		return err
+	}
+	if r, err = p.FirstReplyFrom("B", killed, 10*time.Second); err != nil {
+		return err
+	}
+	say("client served by B %v after the service died on A", r.Received.Sub(killed).Round(time.Millisecond))
+	if _, err := c.WaitStatus("A", 5*time.Second, "A standing by", func(s console.Status) bool { return s.Node.State == "D" }); err != nil {
+		return err
+	}
+	showStatus(c, "A")
+	say("the operator restarts the service on A: its agent reports OK and A takes the VIP back")
+	restarted := time.Now()
+	if out, err := bed.Exec("A", c.ServiceScript("A", 1), "start"); err != nil {
+		return fmt.Errorf("restart the service: %w: %s", err, out)
+	}
+	if r, err = p.FirstReplyFrom("A", restarted, 10*time.Second); err != nil {
+		return err
+	}
+	say("client served by A again %v after the restart", r.Received.Sub(restarted).Round(time.Millisecond))
+	showServer(c, p)
+
 	if hold {
 		fmt.Printf("\nThe cluster stays up. Try, in another shell:\n")
 		for _, n := range cluster.Nodes {
@@ -132,6 +163,21 @@ func run(hold bool) error {
 	}
 	return nil
 }
+
+// demoAgents: a critical check of the service on the VIP, and the
+// statistics agent whose figures hactl status shows.
+var demoAgents = fmt.Sprintf(`[[agent]]
+name = "web"
+kind = "tcp"
+address = "127.0.0.1:%d"
+critical = true
+interval = "250ms"
+timeout = "250ms"
+
+[[agent]]
+name = "stats"
+kind = "stats"
+`, cluster.HTTPPort)
 
 // showServer prints who answered the client last and its ARP entry.
 func showServer(c *cluster.Cluster, p *testbed.Prober) {
