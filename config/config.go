@@ -59,6 +59,8 @@ type Config struct {
 	Serial    []SerialPath
 	Fence     Fence
 	Supervise Supervise
+	Admin     Admin
+	Alerts    Alerts
 	Agents    []Agent // the configured agents, in file order (package agents adds the agents directory's)
 }
 

@@ -187,6 +187,15 @@ func TestRules(t *testing.T) {
 
 		// Fence.
 		{name: "fence required without a command", tables: baseTables + "[fence]\nrequired = true # <-\n", field: "fence.required", msg: "not set"},
+		{name: "admin listen without a token", tables: baseTables + "[admin]\nlisten = \"10.213.0.1:8443\" # <-\n", field: "admin.listen", msg: "token_file"},
+		{name: "admin listen not host:port", tables: baseTables + "[admin]\nlisten = \"everywhere\" # <-\n", field: "admin.listen", msg: "not host:port"},
+		{name: "web without listen", tables: baseTables + "[admin]\nweb = true # <-\n", field: "admin.web", msg: "not set"},
+		{name: "peer without a token", tables: baseTables + "[admin]\npeer = \"10.213.0.2:8443\" # <-\n", field: "admin.peer", msg: "token_file"},
+		{name: "alert level", tables: baseTables + "[alerts]\nmin_level = \"loud\" # <-\n", field: "alerts.min_level", msg: "not one of"},
+		{name: "email without recipients", tables: baseTables + "[alerts.email]\nserver = \"127.0.0.1:25\" # <-\nfrom = \"had@a\"\n", field: "alerts.email.server", msg: "missing [to]"},
+		{name: "email bad recipient", tables: baseTables + "[alerts.email]\nserver = \"127.0.0.1:25\"\nfrom = \"had@a\"\nto = [\"not an address\"] # <-\n", field: "alerts.email.to", msg: "not an email address"},
+		{name: "sms url and command", tables: baseTables + "[alerts.sms]\ncommand = \"x\"\nurl = \"http://h/sms\" # <-\n", field: "alerts.sms.url", msg: "not both"},
+		{name: "sms url scheme", tables: baseTables + "[alerts.sms]\nurl = \"ftp://h/sms\" # <-\n", field: "alerts.sms.url", msg: "not an http"},
 		{name: "fence timeout zero", tables: baseTables + "[fence]\ncommand = \"true\"\ntimeout = \"0s\" # <-\n", field: "fence.timeout", msg: "out of range"},
 		{name: "fence required not a bool", tables: baseTables + "[fence]\nrequired = \"yes\" # <-\n", field: "fence.required", msg: "want true or false"},
 
@@ -305,6 +314,8 @@ func TestDefaults(t *testing.T) {
 		Serial:    []SerialPath{{Name: "serial0", Device: "/dev/ttyS0", Baud: 115200}},
 		Fence:     Fence{Timeout: 10 * time.Second},
 		Supervise: DefaultSupervise(),
+		Admin:     DefaultAdmin(),
+		Alerts:    DefaultAlerts(),
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", cfg, want)
@@ -361,6 +372,23 @@ max_restarts = 3
 restart_window = "10s"
 backoff_min = "1ms"
 backoff_max = "1s"
+[admin]
+socket = "run/admin.sock"
+group = "wheel"
+listen = "10.213.0.2:8443"
+token_file = "token"
+web = true
+metrics = true
+peer = "10.213.0.1:8443"
+history = "1h"
+[alerts]
+min_level = "info"
+rate_limit = "5s"
+timeout = "3s"
+beep = true
+command = "logger -t had"
+email = { server = "127.0.0.1:2525", from = "had@beta", to = ["ops@example.com", "Pager <pager@example.com>"] }
+sms = { url = "http://10.213.0.9/sms" }
 `
 	cfg, err := Parse("/etc/had/had.toml", []byte(src))
 	if err != nil {
@@ -381,6 +409,11 @@ backoff_max = "1s"
 		Fence:  Fence{Command: "poweroff-peer", Timeout: 2 * time.Second, Required: true},
 		Supervise: Supervise{Liveness: 10 * time.Millisecond, HangTimeout: 100 * time.Millisecond, BrainGrace: time.Second,
 			MaxRestarts: 3, RestartWindow: 10 * time.Second, BackoffMin: time.Millisecond, BackoffMax: time.Second},
+		Admin: Admin{Socket: "/etc/had/run/admin.sock", Group: "wheel", Listen: "10.213.0.2:8443", TokenFile: "/etc/had/token",
+			Web: true, Metrics: true, Peer: "10.213.0.1:8443", History: time.Hour},
+		Alerts: Alerts{MinLevel: "info", RateLimit: 5 * time.Second, Timeout: 3 * time.Second, Beep: true, Command: "logger -t had",
+			Email: Email{Server: "127.0.0.1:2525", From: "had@beta", To: []string{"ops@example.com", "Pager <pager@example.com>"}},
+			SMS:   SMS{URL: "http://10.213.0.9/sms"}},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", cfg, want)

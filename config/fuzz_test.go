@@ -173,6 +173,33 @@ func encode(t *testing.T, c *Config) []byte {
 	if c.Primary != 0 {
 		m["primary"] = int64(c.Primary)
 	}
+	a := c.Admin
+	admin := map[string]any{"socket": a.Socket, "group": a.Group, "web": a.Web, "metrics": a.Metrics, "history": a.History.String()}
+	for k, v := range map[string]string{"listen": a.Listen, "token_file": a.TokenFile, "peer": a.Peer} {
+		if v != "" {
+			admin[k] = v
+		}
+	}
+	m["admin"] = admin
+	al := c.Alerts
+	alerts := map[string]any{"min_level": al.MinLevel, "rate_limit": al.RateLimit.String(), "timeout": al.Timeout.String(),
+		"beep": al.Beep, "command": al.Command}
+	if al.Email.Server != "" {
+		to := []any{}
+		for _, t := range al.Email.To {
+			to = append(to, t)
+		}
+		alerts["email"] = map[string]any{"server": al.Email.Server, "from": al.Email.From, "to": to}
+	}
+	sms := map[string]any{}
+	if al.SMS.Command != "" {
+		sms["command"] = al.SMS.Command
+	}
+	if al.SMS.URL != "" {
+		sms["url"] = al.SMS.URL
+	}
+	alerts["sms"] = sms
+	m["alerts"] = alerts
 	for k, v := range map[string]string{"recover_table": c.RecoverTable, "takeover_table": c.TakeoverTable, "bin_dir": c.BinDir} {
 		if v != "" {
 			m[k] = v

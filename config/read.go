@@ -156,6 +156,7 @@ func (r *reader) read(f *tomlFile) *Config {
 	r.duration("supervise.backoff_max", f.Supervise.BackoffMax, &s.BackoffMax)
 
 	r.readAgents(f, cfg)
+	r.readAdmin(f, cfg)
 	return cfg
 }
 

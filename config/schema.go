@@ -32,6 +32,8 @@ type tomlFile struct {
 	Fence     tomlFence     `toml:"fence"`
 	Supervise tomlSupervise `toml:"supervise"`
 	Agent     []tomlAgent   `toml:"agent"`
+	Admin     tomlAdmin     `toml:"admin"`
+	Alerts    tomlAlerts    `toml:"alerts"`
 }
 
 type tomlTimers struct {

@@ -17,6 +17,7 @@ func (r *reader) validate(cfg *Config) {
 	r.validateTimers(&cfg.Timers)
 	r.validatePaths(cfg)
 	r.validateFence(&cfg.Fence)
+	r.validateAdmin(cfg)
 	r.validateSupervise(&cfg.Supervise)
 	r.validateAgents(cfg)
 }

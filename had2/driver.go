@@ -80,6 +80,7 @@ type driver struct {
 	health    fsm.Health
 	healthFed bool
 	agents    map[string]agentView // last seen, to log changes
+	pathsUp   map[int]bool         // last seen, to raise path events
 }
 
 // Extra words of had2's Daemon slot beyond the reply.
@@ -216,6 +217,7 @@ func (d *driver) loop(ctx context.Context) error {
 		if h, changed := d.agentHealth(); changed {
 			step(h)
 		}
+		d.pathEvents()
 		if now >= d.m.NextWake() || len(effects) == 0 {
 			step(fsm.Tick{})
 		}
@@ -259,6 +261,14 @@ func (d *driver) agentHealth() (fsm.Health, bool) {
 			}
 			ev.Str("agent", v.Name).Str("value", value).Str("text", v.Text).Bool("critical", v.Critical).
 				Bool("service", v.Service).Msg("agent status changed")
+			if seen || v.Fresh && v.Value != shm.OK {
+				level := shm.Information
+				if v.Fresh && v.Value >= shm.Warning {
+					level = v.Value
+				}
+				d.event(slots.Event{Kind: slots.EventAgent, Level: level,
+					Text: fmt.Sprintf("agent %s: %s %s", v.Name, value, v.Text)})
+			}
 		}
 		d.agents[v.Name] = v
 	}
@@ -323,9 +333,13 @@ func (d *driver) carryOut(ctx context.Context, e fsm.Effect) {
 	case fsm.EffTransition:
 		d.log.Info().Str("from", e.From.String()).Str("to", e.To.String()).Str("reason", e.Text).
 			Str("held", d.m.Held().String()).Msg("state changed")
+		d.event(slots.Event{Kind: slots.EventTransition, Level: shm.Information, From: e.From, To: e.To,
+			Text: fmt.Sprintf("state %v → %v (%s), holding %v", e.From, e.To, e.Text, d.m.Held())})
 	case fsm.EffAlert:
 		lvl := map[fsm.Level]zerolog.Level{fsm.LevelInfo: zerolog.InfoLevel, fsm.LevelWarning: zerolog.WarnLevel, fsm.LevelError: zerolog.ErrorLevel}[e.Level]
 		d.log.WithLevel(lvl).Str("event", e.Text).Msg("alert")
+		value := map[fsm.Level]shm.Value{fsm.LevelInfo: shm.Information, fsm.LevelWarning: shm.Warning, fsm.LevelError: shm.Error}[e.Level]
+		d.event(slots.Event{Kind: slots.EventAlert, Level: value, Text: e.Text})
 	case fsm.EffAdminReply:
 		d.own.Extra[slots.ExtraReplyID] = e.Admin
 		d.own.Extra[slots.ExtraReplyOK] = 0
@@ -334,6 +348,7 @@ func (d *driver) carryOut(ctx context.Context, e fsm.Effect) {
 		}
 		d.own.Text = e.Text
 		d.log.Info().Uint64("id", e.Admin).Bool("ok", e.OK).Str("answer", e.Text).Msg("admin reply")
+		d.event(slots.Event{Kind: slots.EventAdmin, Level: shm.Information, Text: fmt.Sprintf("admin request #%d: %s", e.Admin, e.Text)})
 		d.bump(true)
 	case fsm.EffFailSafe:
 		d.log.Error().Str("reason", e.Text).Msg("failing safe")
@@ -397,6 +412,41 @@ func (d *driver) publish() {
 	d.t.Write(shm.SlotSend, d.send.Record())
 	d.sendRec = d.send
 	d.t.Ring(shm.BellSender)
+}
+
+// event appends e to the events ring for the admin server (alerts, the
+// console's recent transitions), counts it in had2's own slot, and rings
+// the admin server's bell. had2 never waits for an alert to go out.
+func (d *driver) event(e slots.Event) {
+	n := d.own.Extra[slots.ExtraEvents] + 1
+	e.N, e.Time = n, time.Now().UnixNano()
+	d.t.Write(slots.EventSlot(n), e.Record())
+	d.own.Extra[slots.ExtraEvents] = n
+	d.bump(true)
+	d.t.Ring(shm.BellAdmin)
+}
+
+// pathEvents turns heartbeat paths going down or up (the receiver's path
+// slots) into events: losing one path is an alert, never a takeover.
+func (d *driver) pathEvents() {
+	for i := 0; i < len(d.cfg.UDP)+len(d.cfg.Serial) && i < shm.MaxPaths; i++ {
+		r, err := d.t.Read(shm.SlotPath0 + i)
+		if err != nil && !errors.Is(err, shm.ErrStale) || r.Type != shm.TypePath {
+			continue
+		}
+		p := slots.ParsePath(r)
+		if d.pathsUp == nil {
+			d.pathsUp = map[int]bool{}
+		}
+		was, known := d.pathsUp[i]
+		d.pathsUp[i] = p.Up
+		switch {
+		case known && was && !p.Up:
+			d.event(slots.Event{Kind: slots.EventPath, Level: shm.Warning, Text: fmt.Sprintf("heartbeat path %s down", p.Name)})
+		case known && !was && p.Up:
+			d.event(slots.Event{Kind: slots.EventPath, Level: shm.Information, Text: fmt.Sprintf("heartbeat path %s up again", p.Name)})
+		}
+	}
 }
 
 // bump rewrites had2's own slot at least every liveness period, from the

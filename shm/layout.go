@@ -19,7 +19,8 @@
 //	  40 u64 epoch      this node's boot epoch (frames carry it)
 //	  48 u32 bell had2  futex word: bumped to wake had2
 //	  52 u32 bell send  futex word: bumped to wake the sender
-//	  56 … 255          reserved, zero
+//	  56 u32 bell admin futex word: bumped to wake the admin server
+//	  60 … 255          reserved, zero (128 … 255: role locks)
 //	offset 256 + i*256  slot i, 256 bytes
 //	  0   u64 seq       sequence lock: odd while a write is in progress
 //	  8   u32 type      what the record is (Type)
@@ -38,7 +39,7 @@ import "fmt"
 // Layout constants. Changing any of them is a new layout Version.
 const (
 	Magic      uint64 = 0x31304d4853444148 // "HADSHM01" little-endian
-	Version    uint32 = 1
+	Version    uint32 = 2
 	HeaderSize        = 256
 	SlotSize          = 256
 	DataWords         = 12
@@ -46,24 +47,26 @@ const (
 
 	MaxPaths  = 8  // heartbeat paths per node
 	RingSize  = 16 // control messages from the peer kept for had2
+	EventRing = 32 // events (transitions, alerts) kept for the admin server
 	MaxAgents = 32
 )
 
 // Fixed slot indices. Each slot has exactly one writer, named here.
 const (
-	SlotHad1     = 0                    // had1: liveness; data: see had1
-	SlotHad2     = 1                    // had2: liveness and the state machine's snapshot
-	SlotSender   = 2                    // sender: liveness, sequence number, counters
-	SlotReceiver = 3                    // receiver: liveness, replay window, drop counters
-	SlotAdminSrv = 4                    // admin server: liveness
-	SlotSend     = 5                    // "send to peer": written by had2, read by the sender
-	SlotPeer     = 6                    // "received from peer": written by the receiver
-	SlotAdmin    = 7                    // "received from admin": written by the admin server
-	SlotFSM0     = 8                    // SlotFSM0..+3: had2's state-machine snapshot, double-buffered (see package slots)
-	SlotPath0    = SlotFSM0 + 4         // SlotPath0+i: heartbeat path i, written by the receiver
-	SlotRing0    = SlotPath0 + MaxPaths // SlotRing0+n%RingSize: control messages from the peer
-	SlotAgent0   = SlotRing0 + RingSize // SlotAgent0+2i: agent i's PID; +2i+1: its result
-	SlotCount    = SlotAgent0 + 2*MaxAgents
+	SlotHad1     = 0                        // had1: liveness; data: see had1
+	SlotHad2     = 1                        // had2: liveness and the state machine's snapshot
+	SlotSender   = 2                        // sender: liveness, sequence number, counters
+	SlotReceiver = 3                        // receiver: liveness, replay window, drop counters
+	SlotAdminSrv = 4                        // admin server: liveness
+	SlotSend     = 5                        // "send to peer": written by had2, read by the sender
+	SlotPeer     = 6                        // "received from peer": written by the receiver
+	SlotAdmin    = 7                        // "received from admin": written by the admin server
+	SlotFSM0     = 8                        // SlotFSM0..+3: had2's state-machine snapshot, double-buffered (see package slots)
+	SlotPath0    = SlotFSM0 + 4             // SlotPath0+i: heartbeat path i, written by the receiver
+	SlotRing0    = SlotPath0 + MaxPaths     // SlotRing0+n%RingSize: control messages from the peer
+	SlotAgent0   = SlotRing0 + RingSize     // SlotAgent0+2i: agent i's PID; +2i+1: its result
+	SlotEvent0   = SlotAgent0 + 2*MaxAgents // SlotEvent0+n%EventRing: event n from had2, for the admin server
+	SlotCount    = SlotEvent0 + EventRing
 	FileSize     = HeaderSize + SlotCount*SlotSize
 )
 
@@ -96,19 +99,20 @@ func (v Value) String() string {
 type Type uint32
 
 const (
-	TypeEmpty   Type = 0 // never written
-	TypeDaemon  Type = 1 // a daemon's liveness record
-	TypeSend    Type = 2 // SlotSend
-	TypePeer    Type = 3 // SlotPeer
-	TypeAdmin   Type = 4 // SlotAdmin
-	TypePath    Type = 5 // a heartbeat path's status
-	TypeMessage Type = 6 // a control message from the peer (ring)
-	TypeAgent   Type = 7 // an agent's result
-	TypeAgentID Type = 8 // an agent's PID record
-	TypeFSM     Type = 9 // half of a state-machine snapshot
+	TypeEmpty   Type = 0  // never written
+	TypeDaemon  Type = 1  // a daemon's liveness record
+	TypeSend    Type = 2  // SlotSend
+	TypePeer    Type = 3  // SlotPeer
+	TypeAdmin   Type = 4  // SlotAdmin
+	TypePath    Type = 5  // a heartbeat path's status
+	TypeMessage Type = 6  // a control message from the peer (ring)
+	TypeAgent   Type = 7  // an agent's result
+	TypeAgentID Type = 8  // an agent's PID record
+	TypeFSM     Type = 9  // half of a state-machine snapshot
+	TypeEvent   Type = 10 // an event from had2 (ring)
 )
 
-var typeNames = [...]string{"empty", "daemon", "send", "peer", "admin", "path", "message", "agent", "agent-pid", "fsm"}
+var typeNames = [...]string{"empty", "daemon", "send", "peer", "admin", "path", "message", "agent", "agent-pid", "fsm", "event"}
 
 func (t Type) String() string {
 	if int(t) < len(typeNames) {

@@ -16,8 +16,8 @@ func TestLayoutNumbers(t *testing.T) {
 		name      string
 		got, want int
 	}{
-		{"SlotCount", SlotCount, 100},
-		{"FileSize", FileSize, 25856},
+		{"SlotCount", SlotCount, 132},
+		{"FileSize", FileSize, 34048},
 		{"text offset", soText, 144},
 		{"slot size", soText + TextSize, SlotSize},
 		{"fsm slot", SlotFSM0, 8},

@@ -267,10 +267,11 @@ type Bell int
 const (
 	BellHad2   Bell = 0 // wakes had2: a slot it reads has changed
 	BellSender Bell = 1 // wakes the sender: SlotSend has changed
+	BellAdmin  Bell = 2 // wakes the admin server: had2 wrote an event
 )
 
 func (t *Table) bell(b Bell) *uint32 {
-	if b < BellHad2 || b > BellSender {
+	if b < BellHad2 || b > BellAdmin {
 		panic(fmt.Sprintf("shm: bell %d out of range", b))
 	}
 	return (*uint32)(unsafe.Pointer(&t.mem[offBells+4*int(b)]))

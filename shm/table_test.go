@@ -139,7 +139,7 @@ func TestAttach(t *testing.T) {
 		{"good", func([]byte) {}, true},
 		{"bad magic", func(m []byte) { m[0] = 'X' }, false},
 		{"no magic", func(m []byte) { clear(m[:8]) }, false},
-		{"bad version", func(m []byte) { binary.LittleEndian.PutUint32(m[8:], 2) }, false},
+		{"bad version", func(m []byte) { binary.LittleEndian.PutUint32(m[8:], Version+1) }, false},
 		{"bad slot size", func(m []byte) { binary.LittleEndian.PutUint32(m[12:], 128) }, false},
 		{"bad slot count", func(m []byte) { binary.LittleEndian.PutUint32(m[16:], SlotCount+1) }, false},
 		{"bad file size", func(m []byte) { binary.LittleEndian.PutUint64(m[24:], FileSize*2) }, false},

@@ -6,6 +6,8 @@
 package slots
 
 import (
+	"errors"
+
 	"github.com/hadcluster/had/comm/wire"
 	"github.com/hadcluster/had/shm"
 )
@@ -44,7 +46,7 @@ const (
 
 // Extra words, by role.
 const (
-	// had2
+	// had2 (ExtraEvents, 3, is below with the events)
 	ExtraReplyID = 0 // the admin request answered last
 	ExtraReplyOK = 1 // 1 when it succeeded; the answer is the Text
 	// sender
@@ -375,4 +377,99 @@ func (a AgentID) Record() shm.Record {
 // ParseAgentID reads an agent's PID slot.
 func ParseAgentID(r shm.Record) AgentID {
 	return AgentID{PID: r.PID, Name: r.Text, Restarts: r.Data[0], Flags: r.Data[1], Start: r.Data[2]}
+}
+
+// EventKind says what an event is about. Append only.
+type EventKind uint64
+
+const (
+	EventAlert      EventKind = 1 // something an operator should hear of (the state machine's alerts)
+	EventTransition EventKind = 2 // the node's N/T/R/D state changed (From, To)
+	EventAgent      EventKind = 3 // an agent's verdict changed
+	EventPath       EventKind = 4 // a heartbeat path went down or came back
+	EventAdmin      EventKind = 5 // an operator's request was answered
+)
+
+var eventNames = map[EventKind]string{EventAlert: "alert", EventTransition: "transition", EventAgent: "agent",
+	EventPath: "path", EventAdmin: "admin"}
+
+func (k EventKind) String() string {
+	if s, ok := eventNames[k]; ok {
+		return s
+	}
+	return "event"
+}
+
+// Event is one entry of the events ring, written by had2 and read by the
+// admin server (alerts, the console's recent transitions). had2 counts the
+// events in its own slot (ExtraEvents) after writing each entry, and rings
+// shm.BellAdmin.
+//
+//	Slot     shm.SlotEvent0 + N % shm.EventRing
+//	Counter  N (1-based): a reader tells an overwritten entry
+//	Value    INFORMATION, WARNING or ERROR
+//	Text     what happened, for humans
+//	Data[0]  wall clock, unix ns
+//	Data[1]  kind (EventKind)
+//	Data[2]  transitions: from | to<<8 (wire.State)
+type Event struct {
+	N     uint64
+	Level shm.Value
+	Kind  EventKind
+	Time  int64
+	From  wire.State
+	To    wire.State
+	Text  string
+}
+
+// ExtraEvents is had2's Extra word counting the events written so far.
+const ExtraEvents = 3
+
+// EventSlot returns the ring slot of event n.
+func EventSlot(n uint64) int { return shm.SlotEvent0 + int(n%shm.EventRing) }
+
+// Record converts e for shm.Table.Write.
+func (e Event) Record() shm.Record {
+	r := shm.Record{Type: shm.TypeEvent, Value: e.Level, Counter: e.N, Text: e.Text}
+	r.Data[0], r.Data[1], r.Data[2] = uint64(e.Time), uint64(e.Kind), uint64(e.From)|uint64(e.To)<<8
+	return r
+}
+
+// ParseEvent reads an event slot.
+func ParseEvent(r shm.Record) Event {
+	return Event{N: r.Counter, Level: r.Value, Kind: EventKind(r.Data[1]), Time: int64(r.Data[0]),
+		From: wire.State(r.Data[2]), To: wire.State(r.Data[2] >> 8), Text: r.Text}
+}
+
+// eventReader is what ReadEvents needs of a table.
+type eventReader interface {
+	Read(slot int) (shm.Record, error)
+}
+
+// ReadEvents returns the events after number seen, oldest first, and the
+// newest number: those still in the ring (older ones are lost, and so is
+// one overwritten while being read).
+func ReadEvents(t eventReader, seen uint64) (events []Event, newest uint64) {
+	r, err := t.Read(shm.SlotHad2)
+	if err != nil && !errors.Is(err, shm.ErrStale) {
+		return nil, seen
+	}
+	newest = ParseDaemon(r).Extra[ExtraEvents]
+	if newest < seen {
+		seen = 0 // a new table counts from 1 again
+	}
+	from := seen + 1
+	if newest >= shm.EventRing && newest-shm.EventRing+1 > from {
+		from = newest - shm.EventRing + 1
+	}
+	for n := from; n <= newest; n++ {
+		r, err := t.Read(EventSlot(n))
+		if err != nil && !errors.Is(err, shm.ErrStale) {
+			continue
+		}
+		if e := ParseEvent(r); r.Type == shm.TypeEvent && e.N == n {
+			events = append(events, e)
+		}
+	}
+	return events, newest
 }

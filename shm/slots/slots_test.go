@@ -101,3 +101,33 @@ func TestSnapshotBuffers(t *testing.T) {
 		t.Fatal("oversized snapshot accepted")
 	}
 }
+
+func TestEventsRing(t *testing.T) {
+	m := memTable{}
+	write := func(n uint64) {
+		m[EventSlot(n)] = Event{N: n, Level: shm.Warning, Kind: EventTransition, Time: int64(n), From: wire.StateNormal, To: wire.StateDown, Text: "x"}.Record()
+		d := Daemon{}
+		d.Extra[ExtraEvents] = n
+		m[shm.SlotHad2] = d.Record()
+	}
+	for n := uint64(1); n <= 3; n++ {
+		write(n)
+	}
+	evs, newest := ReadEvents(m, 0)
+	if len(evs) != 3 || newest != 3 || evs[0].N != 1 || evs[2].To != wire.StateDown || evs[1].Kind != EventTransition {
+		t.Fatalf("ReadEvents(0) = %+v, %d", evs, newest)
+	}
+	if evs, _ := ReadEvents(m, 3); len(evs) != 0 {
+		t.Fatalf("nothing new: got %+v", evs)
+	}
+	for n := uint64(4); n <= 40; n++ {
+		write(n)
+	}
+	evs, newest = ReadEvents(m, 3)
+	if newest != 40 || len(evs) != shm.EventRing || evs[0].N != 40-shm.EventRing+1 {
+		t.Fatalf("after the ring wrapped: %d events from %d, newest %d", len(evs), evs[0].N, newest)
+	}
+	if evs, newest := ReadEvents(m, 100); newest != 40 || len(evs) != shm.EventRing {
+		t.Fatalf("a reader ahead of a new table: %d events, newest %d; want it to read the new table from the start", len(evs), newest)
+	}
+}
