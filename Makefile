@@ -3,7 +3,7 @@
 GO      ?= go
 BIN     := $(CURDIR)/bin
 PROGS   := ./had1/cmd/had1 ./had2/cmd/had2 ./comm/cmd/had-sender ./comm/cmd/had-receiver \
-           ./console/cmd/hactl ./tables/cmd/had-tee ./agents/cmd/had-agent ./e2e/cmd/echod ./e2e/cmd/haddemo ./e2e/cmd/hadbench
+           ./console/cmd/hactl ./tables/cmd/had-tee ./agents/cmd/had-agent ./admin/cmd/had-admin ./e2e/cmd/echod ./e2e/cmd/haddemo ./e2e/cmd/hadbench
 export HAD_BIN := $(BIN)
 
 .PHONY: build test unit e2e demo bench check clean

@@ -81,9 +81,10 @@ type Supervisor struct {
 	log   zerolog.Logger
 	start uint64
 
-	mu    sync.Mutex
-	phase slots.Phase
-	procs map[string]*Proc
+	mu       sync.Mutex
+	phase    slots.Phase
+	procs    map[string]*Proc
+	restarts [slots.ExtraRestartsAdmin + 1]uint64 // by restartWord; the rest of Extra is unused
 }
 
 // Run is had1's life: it returns nil when ctx ends (a graceful stop),
@@ -243,8 +244,14 @@ func (s *Supervisor) roles() []Role {
 		{Name: "sender", Slot: shm.SlotSender, Argv: append([]string{bin("had-sender")}, args...)},
 		{Name: "receiver", Slot: shm.SlotReceiver, Argv: append([]string{bin("had-receiver")}, args...)},
 		{Name: "had2", Slot: shm.SlotHad2, Argv: append([]string{bin("had2")}, args...)},
+		// The console must never be why a node fails safe.
+		{Name: "admin", Slot: shm.SlotAdminSrv, Argv: append([]string{bin("had-admin")}, args...), Forever: true},
 	}
 }
+
+// restartWord is where had1's slot counts each role's restarts.
+var restartWord = map[string]int{"had2": slots.ExtraRestartsHad2, "sender": slots.ExtraRestartsSender,
+	"receiver": slots.ExtraRestartsReceiver, "admin": slots.ExtraRestartsAdmin}
 
 func (s *Supervisor) keeper(role Role) *Keeper {
 	sv := s.cfg.Supervise
@@ -259,9 +266,12 @@ func (s *Supervisor) keeper(role Role) *Keeper {
 		Stdout: s.opt.Stdout,
 		Stderr: s.opt.Stderr,
 		Halt:   s.halting,
-		Started: func(p *Proc, _ int) {
+		Started: func(p *Proc, restarts int) {
 			s.mu.Lock()
 			s.procs[role.Name] = p
+			if w, ok := restartWord[role.Name]; ok {
+				s.restarts[w] = uint64(restarts)
+			}
 			s.mu.Unlock()
 		},
 	}
@@ -330,8 +340,9 @@ func (s *Supervisor) proc(role string) *Proc {
 func (s *Supervisor) bump(counter uint64) {
 	s.mu.Lock()
 	phase := s.phase
-	s.mu.Unlock()
 	d := slots.Daemon{Value: shm.OK, Interval: int64(s.cfg.Supervise.HangTimeout), Counter: counter, Start: s.start, Phase: phase}
+	copy(d.Extra[:], s.restarts[:])
+	s.mu.Unlock()
 	s.table.Write(shm.SlotHad1, d.Record())
 }
 
@@ -432,9 +443,9 @@ func (s *Supervisor) releaseDirectly() {
 	time.Sleep(3 * s.cfg.Timers.Interval) // let a few heartbeats carry the news
 }
 
-// stopComm stops the sender, the receiver and the agents.
+// stopComm stops the sender, the receiver, the admin server and the agents.
 func (s *Supervisor) stopComm() {
-	roles := []string{"sender", "receiver"}
+	roles := []string{"sender", "receiver", "admin"}
 	for _, a := range s.opt.Agents {
 		roles = append(roles, "agent "+a.Name)
 	}

@@ -200,8 +200,11 @@ func (d *driver) loop(ctx context.Context) error {
 		for {
 			select {
 			case ev := <-d.results:
-				if td, ok := ev.(fsm.TableDone); ok && td.Start && td.OK {
-					d.startedAt = shm.Now()
+				if td, ok := ev.(fsm.TableDone); ok {
+					d.tableEvent(td)
+					if td.Start && td.OK {
+						d.startedAt = shm.Now()
+					}
 				}
 				step(ev)
 			default:
@@ -368,9 +371,11 @@ func (d *driver) tableOf(g wire.Groups) Table {
 	return nil
 }
 
-// runTable runs one table in the background; its end wakes the loop.
+// runTable runs one table in the background; its end wakes the loop and
+// is an event (with its duration, for the console and /metrics).
 func (d *driver) runTable(g wire.Groups, start bool) {
 	t := d.tableOf(g)
+	began := time.Now()
 	go func() {
 		var err error
 		switch {
@@ -381,7 +386,7 @@ func (d *driver) runTable(g wire.Groups, start bool) {
 		default:
 			err = t.Stop(context.Background())
 		}
-		done := fsm.TableDone{Group: g, Start: start, OK: err == nil}
+		done := fsm.TableDone{Group: g, Start: start, OK: err == nil, Took: time.Since(began)}
 		if err != nil {
 			done.Err = err.Error()
 		}
@@ -424,6 +429,19 @@ func (d *driver) event(e slots.Event) {
 	d.own.Extra[slots.ExtraEvents] = n
 	d.bump(true)
 	d.t.Ring(shm.BellAdmin)
+}
+
+// tableEvent records a table run.
+func (d *driver) tableEvent(td fsm.TableDone) {
+	op, level, text := "stop", shm.Information, "done"
+	if td.Start {
+		op = "start"
+	}
+	if !td.OK {
+		level, text = shm.Error, "failed: "+td.Err
+	}
+	d.event(slots.Event{Kind: slots.EventTable, Level: level, Took: int64(td.Took), Start: td.Start,
+		Text: fmt.Sprintf("table of %v %s %s in %v", td.Group, op, text, td.Took.Round(10*time.Microsecond))})
 }
 
 // pathEvents turns heartbeat paths going down or up (the receiver's path

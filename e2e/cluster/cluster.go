@@ -70,7 +70,7 @@ func BinDir() (string, error) {
 
 // New writes the configuration of both nodes into the bed's directory.
 func New(bed *testbed.Bed, bin string, opts Options) (*Cluster, error) {
-	for _, prog := range []string{"had1", "had2", "had-sender", "had-receiver", "hactl", "echod"} {
+	for _, prog := range []string{"had1", "had2", "had-sender", "had-receiver", "had-admin", "hactl", "echod"} {
 		if _, err := os.Stat(filepath.Join(bin, prog)); err != nil {
 			return nil, fmt.Errorf("cluster needs the built binaries (make build): %w", err)
 		}

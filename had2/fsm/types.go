@@ -69,6 +69,7 @@ type TableDone struct {
 	Start bool
 	OK    bool
 	Err   string
+	Took  time.Duration // for the driver's records; the machine ignores it
 }
 
 // FenceDone reports the end of a Fence effect.

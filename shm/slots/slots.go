@@ -46,6 +46,13 @@ const (
 
 // Extra words, by role.
 const (
+	// had1: reload requests (SIGHUP) answered, and restarts of the processes it keeps
+	ExtraReloadGen        = 0 // reloads done (ok or refused); the answer is the Text
+	ExtraReloadOK         = 1 // 1 when the last reload was applied
+	ExtraRestartsHad2     = 2
+	ExtraRestartsSender   = 3
+	ExtraRestartsReceiver = 4
+	ExtraRestartsAdmin    = 5
 	// had2 (ExtraEvents, 3, is below with the events)
 	ExtraReplyID = 0 // the admin request answered last
 	ExtraReplyOK = 1 // 1 when it succeeded; the answer is the Text
@@ -388,10 +395,11 @@ const (
 	EventAgent      EventKind = 3 // an agent's verdict changed
 	EventPath       EventKind = 4 // a heartbeat path went down or came back
 	EventAdmin      EventKind = 5 // an operator's request was answered
+	EventTable      EventKind = 6 // a table ran: Data[3] its duration in ns, Data[4] 1 start or 2 stop
 )
 
 var eventNames = map[EventKind]string{EventAlert: "alert", EventTransition: "transition", EventAgent: "agent",
-	EventPath: "path", EventAdmin: "admin"}
+	EventPath: "path", EventAdmin: "admin", EventTable: "table"}
 
 func (k EventKind) String() string {
 	if s, ok := eventNames[k]; ok {
@@ -412,6 +420,8 @@ func (k EventKind) String() string {
 //	Data[0]  wall clock, unix ns
 //	Data[1]  kind (EventKind)
 //	Data[2]  transitions: from | to<<8 (wire.State)
+//	Data[3]  table runs: the duration in ns
+//	Data[4]  table runs: 1 start, 2 stop
 type Event struct {
 	N     uint64
 	Level shm.Value
@@ -419,6 +429,8 @@ type Event struct {
 	Time  int64
 	From  wire.State
 	To    wire.State
+	Took  int64 // table runs
+	Start bool  // table runs: a start (else a stop)
 	Text  string
 }
 
@@ -431,14 +443,20 @@ func EventSlot(n uint64) int { return shm.SlotEvent0 + int(n%shm.EventRing) }
 // Record converts e for shm.Table.Write.
 func (e Event) Record() shm.Record {
 	r := shm.Record{Type: shm.TypeEvent, Value: e.Level, Counter: e.N, Text: e.Text}
-	r.Data[0], r.Data[1], r.Data[2] = uint64(e.Time), uint64(e.Kind), uint64(e.From)|uint64(e.To)<<8
+	r.Data[0], r.Data[1], r.Data[2], r.Data[3] = uint64(e.Time), uint64(e.Kind), uint64(e.From)|uint64(e.To)<<8, uint64(e.Took)
+	if e.Kind == EventTable {
+		r.Data[4] = 2
+		if e.Start {
+			r.Data[4] = 1
+		}
+	}
 	return r
 }
 
 // ParseEvent reads an event slot.
 func ParseEvent(r shm.Record) Event {
 	return Event{N: r.Counter, Level: r.Value, Kind: EventKind(r.Data[1]), Time: int64(r.Data[0]),
-		From: wire.State(r.Data[2]), To: wire.State(r.Data[2] >> 8), Text: r.Text}
+		From: wire.State(r.Data[2]), To: wire.State(r.Data[2] >> 8), Took: int64(r.Data[3]), Start: r.Data[4] == 1, Text: r.Text}
 }
 
 // eventReader is what ReadEvents needs of a table.
