@@ -44,7 +44,19 @@ type Options struct {
 	// Agents is TOML appended to both nodes' configuration ([[agent]]
 	// tables).
 	Agents string
+	// Remote opens each node's admin server on AdminPort of its address,
+	// with the web console, /metrics and the peer's status (Token).
+	Remote bool
+	// Alerts is the body of the [alerts] table.
+	Alerts string
 }
+
+// AdminPort is where the admin server listens when Options.Remote is set;
+// Token is the token both nodes use.
+const (
+	AdminPort = 8443
+	Token     = "e2e-admin-token-0123456789"
+)
 
 // Cluster is two had nodes on a bed.
 type Cluster struct {
@@ -82,12 +94,28 @@ func New(bed *testbed.Bed, bin string, opts Options) (*Cluster, error) {
 	if err := os.WriteFile(c.KeyFile(), []byte("active 1\nkey 1 e2e-test-secret-0123456789abcdef\n"), 0o600); err != nil {
 		return nil, err
 	}
+	if err := os.WriteFile(c.TokenFile(), []byte(Token+"\n"), 0o600); err != nil {
+		return nil, err
+	}
 	for i, n := range Nodes {
 		if err := c.writeNode(i+1, n); err != nil {
 			return nil, err
 		}
 	}
 	return c, nil
+}
+
+// TokenFile is the admin token both nodes use (Options.Remote).
+func (c *Cluster) TokenFile() string { return filepath.Join(c.dir, "admin-token") }
+
+// AdminSocket is node's admin server socket (in its run directory).
+func (c *Cluster) AdminSocket(node string) string {
+	return filepath.Join(c.Bed.RunDir(node), "admin.sock")
+}
+
+// AdminURL is node's admin server over TCP (Options.Remote).
+func (c *Cluster) AdminURL(node string) string {
+	return fmt.Sprintf("http://%s:%d", c.Bed.Addr(node), AdminPort)
 }
 
 // KeyFile is the shared key file.
@@ -163,6 +191,14 @@ name = "rs232"
 device = %q
 baud = 115200
 `, c.Bed.Addr(name), c.Bed.Addr(peer), c.Bed.TTY(name))
+	cfg += fmt.Sprintf("\n[admin]\nsocket = %q\n", c.AdminSocket(name))
+	if c.Opts.Remote {
+		cfg += fmt.Sprintf("listen = \"%s:%d\"\ntoken_file = %q\nweb = true\nmetrics = true\npeer = \"%s:%d\"\n",
+			c.Bed.Addr(name), AdminPort, c.TokenFile(), c.Bed.Addr(peer), AdminPort)
+	}
+	if c.Opts.Alerts != "" {
+		cfg += "\n[alerts]\n" + c.Opts.Alerts + "\n"
+	}
 	if c.Opts.Agents != "" {
 		cfg += "\n" + c.Opts.Agents + "\n"
 	}
