@@ -6,7 +6,7 @@ PROGS   := ./had1/cmd/had1 ./had2/cmd/had2 ./comm/cmd/had-sender ./comm/cmd/had-
            ./console/cmd/hactl ./tables/cmd/had-tee ./agents/cmd/had-agent ./admin/cmd/had-admin ./e2e/cmd/echod ./e2e/cmd/haddemo ./e2e/cmd/hadbench
 export HAD_BIN := $(BIN)
 
-.PHONY: build test unit e2e demo bench check clean
+.PHONY: build test unit e2e demo bench check clean install
 
 build:
 	@mkdir -p $(BIN)
@@ -39,3 +39,43 @@ check:
 
 clean:
 	rm -rf $(BIN)
+
+# Install the node's programs, configuration, unit and init script.
+# DESTDIR (a staging root) and PREFIX are honoured; configuration goes to
+# /etc/had whatever PREFIX is. Existing configuration, tables, key file
+# and /etc/default/had are never overwritten.
+PREFIX     ?= /usr
+SBINDIR    ?= $(PREFIX)/sbin
+DOCDIR     ?= $(PREFIX)/share/doc/had
+SYSCONFDIR ?= /etc
+CONFDIR    ?= $(SYSCONFDIR)/had
+INITDIR    ?= $(SYSCONFDIR)/init.d
+DEFAULTDIR ?= $(SYSCONFDIR)/default
+UNITDIR    ?= /lib/systemd/system
+INSTALLED  := had1 had2 had-sender had-receiver had-admin had-agent had-tee hactl
+# The shipped files name the default paths; an install elsewhere rewrites them.
+PATHS_SED  := -e 's|/usr/sbin|$(SBINDIR)|g' -e 's|/etc/had/|$(CONFDIR)/|g'
+
+install: build
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(INITDIR) $(DESTDIR)$(DEFAULTDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples
+	cd $(BIN) && install -m 0755 $(INSTALLED) $(DESTDIR)$(SBINDIR)/
+	sed $(PATHS_SED) deploy/systemd/had.service >$(DESTDIR)$(UNITDIR)/had.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/had.service
+	sed $(PATHS_SED) deploy/init.d/had >$(DESTDIR)$(INITDIR)/had
+	chmod 0755 $(DESTDIR)$(INITDIR)/had
+	test -e $(DESTDIR)$(DEFAULTDIR)/had || { sed $(PATHS_SED) deploy/default/had >$(DESTDIR)$(DEFAULTDIR)/had; \
+		chmod 0644 $(DESTDIR)$(DEFAULTDIR)/had; }
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 deploy/examples/* $(DESTDIR)$(DOCDIR)/examples/
+	test -e $(DESTDIR)$(CONFDIR)/had.toml || install -m 0644 deploy/examples/node1.toml $(DESTDIR)$(CONFDIR)/had.toml
+	for t in recover takeover; do \
+		test -e $(DESTDIR)$(CONFDIR)/$$t.table || install -m 0644 deploy/examples/$$t.table $(DESTDIR)$(CONFDIR)/; \
+	done
+	@# A fresh random key, readable by root only. Both nodes need the same
+	@# file: copy it to the peer.
+	@test -e $(DESTDIR)$(CONFDIR)/authkeys || { umask 077 && \
+		printf '# had key file: both nodes need this same file (mode 0600); copy it to the peer.\nactive 1\nkey 1 base64:%s\n' \
+			"$$(head -c 32 /dev/urandom | base64)" >$(DESTDIR)$(CONFDIR)/authkeys && \
+		chmod 0600 $(DESTDIR)$(CONFDIR)/authkeys && \
+		echo "generated $(DESTDIR)$(CONFDIR)/authkeys: copy it to the peer node"; }

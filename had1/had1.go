@@ -1,8 +1,12 @@
 // Package had1 is the node's first monitor daemon (SPEC §1): it creates the
-// shared record table, starts and supervises had2, the sender and the
-// receiver (restarting any that exits or hangs), tells had2 when the comm
-// processes are up ("PING start"), and fails the node safe when a process
-// cannot be kept running. had2 supervises had1 in turn.
+// shared record table, starts and supervises had2, the sender, the
+// receiver, the admin server and the agents (restarting any that exits or
+// hangs), tells had2 when the comm processes are up ("PING start"), and
+// fails the node safe when a process cannot be kept running. had2
+// supervises had1 in turn (or systemd does: EnvSupervisor). A reload
+// (SIGHUP) applies a new configuration without a handover (reload_run.go);
+// under systemd had1 speaks sd_notify (notify.go); it keeps a pid file for
+// the init script (pidfile.go).
 package had1
 
 import (
@@ -18,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	sd "github.com/coreos/go-systemd/v22/daemon"
 	"github.com/rs/zerolog"
 
 	"github.com/hadcluster/had/comm/wire"
@@ -60,6 +65,25 @@ type Options struct {
 	// Agents are the node's agents, in slot order (package agents lists
 	// them from the configuration).
 	Agents []Agent
+	// Own and Peer are the node's RECOVER and TAKEOVER tables in canonical
+	// form (Loaded): a reload compares them with the new ones.
+	Own, Peer []string
+
+	// Reload reads the whole configuration again (node.Load, agents.List)
+	// for a reload; Reloads delivers the requests (SIGHUP). Either nil: no
+	// reloads.
+	Reload  func() (Loaded, error)
+	Reloads <-chan struct{}
+	// Notify, if set, hears READY=1, STATUS=, WATCHDOG=1, RELOADING=1 and
+	// STOPPING=1 (systemd, Type=notify).
+	Notify Notifier
+	// Watchdog is the service manager's watchdog period (WatchdogPeriod);
+	// WATCHDOG=1 goes out every half of it. 0: none.
+	Watchdog time.Duration
+	// PIDFile, if set, gets had1's PID once the node runs (the moment
+	// READY=1 is sent) and is removed on a graceful stop. It is kept after
+	// a fail-safe exit, so an init script's status says "dead".
+	PIDFile string
 }
 
 // Agent is one agent process had1 keeps running.
@@ -71,27 +95,45 @@ type Agent struct {
 	Hang     time.Duration // its result not rewritten for this long: hung
 	Critical bool          // recorded in its ID slot for had2
 	Service  bool
+	// Config is the agent's whole configuration: a reload restarts an
+	// agent when any of it changed, even what only had-agent reads.
+	Config config.Agent
 }
 
 // Supervisor is one running had1.
 type Supervisor struct {
-	cfg   *config.Config
 	opt   Options
 	table *shm.Table
 	log   zerolog.Logger
 	start uint64
 
+	// The keepers outlive Run's ctx: a stop signal first stops the
+	// processes in order (stop, failSafe), and only then are they let go.
+	kctx   context.Context
+	wg     sync.WaitGroup
+	failed chan error
+
 	mu       sync.Mutex
+	cfg      *config.Config // replaced by a reload, with opt's Agents, Own, Peer and Release
 	phase    slots.Phase
 	procs    map[string]*Proc
-	restarts [slots.ExtraRestartsAdmin + 1]uint64 // by restartWord; the rest of Extra is unused
+	keepers  map[string]*Keeper
+	restarts [slots.ExtraRestartsAdmin + 1]uint64 // Extra words: the reload count, then restarts by restartWord
+	reloadOK bool                                 // with restarts[ExtraReloadGen]: the last reload's answer
+	text     string                               // had1's slot text: the last reload's answer
+
+	slotMu  sync.Mutex // one writer of had1's slot at a time (the main loop, a reload)
+	counter uint64
+
+	sdStatus string // the STATUS= last sent
 }
 
 // Run is had1's life: it returns nil when ctx ends (a graceful stop),
 // an error wrapping ErrFailedSafe when the node failed safe, and any other
 // error when it could not start (ErrRunning: another had1 runs).
 func Run(ctx context.Context, cfg *config.Config, opt Options) error {
-	s := &Supervisor{cfg: cfg, opt: opt, log: opt.Log, procs: map[string]*Proc{}, phase: slots.PhaseStarting}
+	s := &Supervisor{cfg: cfg, opt: opt, log: opt.Log, procs: map[string]*Proc{}, keepers: map[string]*Keeper{},
+		phase: slots.PhaseStarting, failed: make(chan error, 8)}
 	if s.opt.StopTimeout == 0 {
 		s.opt.StopTimeout = 30 * time.Second
 	}
@@ -101,62 +143,161 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) error {
 		return err
 	}
 	defer release()
-	s.bump(0)
+	s.bump()
+	s.notify("STATUS=starting")
 
-	// The keepers outlive ctx: a stop signal first stops the processes in
-	// order (stop, failSafe), and only then are the keepers let go.
 	kctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	failed := make(chan error, 4)
-	var wg sync.WaitGroup
-	keepers := []*Keeper{}
-	for _, role := range s.roles() {
-		keepers = append(keepers, s.keeper(role))
+	s.kctx = kctx
+	for _, role := range s.roles(cfg) {
+		s.launch(s.keeper(role, cfg.Supervise))
 	}
 	for _, a := range opt.Agents {
-		keepers = append(keepers, s.agentKeeper(a))
-	}
-	for _, k := range keepers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := k.Run(kctx); err != nil {
-				failed <- fmt.Errorf("keep %s running: %w", k.Role.Name, err)
-			}
-		}()
+		s.launch(s.agentKeeper(a, cfg.Supervise))
 	}
 
 	var failure error
 	tick := time.NewTicker(cfg.Supervise.Liveness)
 	defer tick.Stop()
-	var counter uint64
+	// Until the comm processes are up, look every few milliseconds: "PING
+	// start" (and READY=1, the pid file) should not wait for a liveness tick.
+	starting := time.NewTicker(5 * time.Millisecond)
+	defer starting.Stop()
+	var watchdog <-chan time.Time
+	if opt.Watchdog > 0 {
+		wd := time.NewTicker(opt.Watchdog / 2)
+		defer wd.Stop()
+		watchdog = wd.C
+	}
+	reloaded := make(chan reloadResult, 1)
+	reloading, pending := false, false
+	// A stop or a failure ends a reload between its steps.
+	rctx, rcancel := context.WithCancel(ctx)
+	defer rcancel()
+	startReload := func() {
+		reloading = true
+		go func() { reloaded <- s.reload(rctx) }()
+	}
 loop:
 	for {
 		select {
 		case <-ctx.Done():
 			break loop
-		case failure = <-failed:
+		case failure = <-s.failed:
 			break loop
+		case <-opt.Reloads:
+			if reloading {
+				pending = true // one more once this one is done: the file may have changed again
+				continue
+			}
+			startReload()
+		case res := <-reloaded:
+			reloading = false
+			s.reloadDone(res, tick)
+			if pending {
+				pending = false
+				startReload()
+			}
+		case <-starting.C:
+			if s.pingStart() {
+				starting.Stop()
+			}
+		case <-watchdog:
+			s.notify(sd.SdNotifyWatchdog)
 		case <-tick.C:
-			counter++
 			s.pingStart()
-			s.bump(counter)
+			s.bump()
+			s.updateStatus()
 			if s.had2Phase() == slots.PhaseFailSafe {
 				failure = errors.New("had2 failed safe")
 				break loop
 			}
 		}
 	}
+	if reloading {
+		// The step in progress finishes (its keeper carries out a restart
+		// it has taken on in any case); the next ones are skipped.
+		rcancel()
+		s.reloadDone(<-reloaded, tick)
+	}
 	if failure != nil {
+		s.notify("STOPPING=1\nSTATUS=failing safe: " + failure.Error())
 		s.failSafe(failure)
 		cancel()
-		wg.Wait()
+		s.wg.Wait()
 		return fmt.Errorf("%w: %w", ErrFailedSafe, failure)
 	}
+	s.notify("STOPPING=1\nSTATUS=stopping: handing over to the peer")
 	s.stop()
 	cancel()
-	wg.Wait()
+	s.wg.Wait()
+	if s.opt.PIDFile != "" {
+		if err := RemovePIDFile(s.opt.PIDFile, os.Getpid()); err != nil {
+			s.log.Warn().Err(err).Msg("pid file not removed")
+		}
+	}
 	return nil
+}
+
+// launch runs k until the keepers' context ends or it is retired.
+func (s *Supervisor) launch(k *Keeper) {
+	s.mu.Lock()
+	s.keepers[k.Role.Name] = k
+	s.mu.Unlock()
+	name := k.Role.Name
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := k.Run(s.kctx); err != nil {
+			select {
+			case s.failed <- fmt.Errorf("keep %s running: %w", name, err):
+			default: // the node is failing already
+			}
+		}
+	}()
+}
+
+func (s *Supervisor) config() *config.Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg
+}
+
+func (s *Supervisor) notify(state string) {
+	if s.opt.Notify == nil {
+		return
+	}
+	if err := s.opt.Notify.Notify(state); err != nil {
+		s.log.Warn().Err(err).Str("state", state).Msg("service manager not notified")
+	}
+}
+
+// updateStatus tells the service manager what the node does (STATUS=),
+// when that changed: had1's phase and the state had2 last published.
+func (s *Supervisor) updateStatus() {
+	if s.opt.Notify == nil {
+		return
+	}
+	s.mu.Lock()
+	phase := s.phase
+	s.mu.Unlock()
+	var st string
+	switch phase {
+	case slots.PhaseRunning:
+		r, _ := s.table.Read(shm.SlotSend)
+		send := slots.ParseSend(r)
+		if send.State.Valid() {
+			st = fmt.Sprintf("running: state %v, holding %v", send.State, send.Held)
+		} else {
+			st = "running: state machine starting"
+		}
+	default:
+		st = "starting"
+	}
+	if st != s.sdStatus {
+		s.sdStatus = st
+		s.notify("STATUS=" + st)
+	}
 }
 
 // openTable opens the node's table when its processes still run (had1 was
@@ -172,6 +313,7 @@ func (s *Supervisor) openTable() (release func(), err error) {
 		if s.anyAlive(t) {
 			s.log.Info().Str("table", path).Msg("table adopted")
 			s.table = t
+			s.restoreReload()
 			return func() { unlock(); t.Close() }, nil
 		}
 		s.killLeftAgents(t)
@@ -236,9 +378,9 @@ func (s *Supervisor) killLeftAgents(t *shm.Table) {
 	}
 }
 
-// roles are the processes had1 keeps running.
-func (s *Supervisor) roles() []Role {
-	bin := func(name string) string { return filepath.Join(s.cfg.BinDir, name) }
+// roles are the processes had1 keeps running, as cfg runs them.
+func (s *Supervisor) roles(cfg *config.Config) []Role {
+	bin := func(name string) string { return filepath.Join(cfg.BinDir, name) }
 	args := []string{"--config", s.opt.ConfigPath}
 	return []Role{
 		{Name: "sender", Slot: shm.SlotSender, Argv: append([]string{bin("had-sender")}, args...)},
@@ -253,13 +395,17 @@ func (s *Supervisor) roles() []Role {
 var restartWord = map[string]int{"had2": slots.ExtraRestartsHad2, "sender": slots.ExtraRestartsSender,
 	"receiver": slots.ExtraRestartsReceiver, "admin": slots.ExtraRestartsAdmin}
 
-func (s *Supervisor) keeper(role Role) *Keeper {
-	sv := s.cfg.Supervise
+// policy is the restart policy of sv.
+func policy(sv config.Supervise) Policy {
+	return Policy{BackoffMin: sv.BackoffMin, BackoffMax: sv.BackoffMax, MaxRestarts: sv.MaxRestarts,
+		Window: sv.RestartWindow, Stable: 10 * time.Second}
+}
+
+func (s *Supervisor) keeper(role Role, sv config.Supervise) *Keeper {
 	return &Keeper{
-		Role:  role,
-		Table: s.table,
-		Policy: Policy{BackoffMin: sv.BackoffMin, BackoffMax: sv.BackoffMax, MaxRestarts: sv.MaxRestarts,
-			Window: sv.RestartWindow, Stable: 10 * time.Second},
+		Role:   role,
+		Table:  s.table,
+		Policy: policy(sv),
 		Hang:   sv.HangTimeout,
 		Check:  sv.HangTimeout / 4,
 		Log:    s.log,
@@ -281,11 +427,15 @@ func (s *Supervisor) keeper(role Role) *Keeper {
 // writes garbage, with backoff, never failing the node for it. Each start
 // is recorded in the agent's ID slot, where had2 and the console find its
 // name and policy.
-func (s *Supervisor) agentKeeper(a Agent) *Keeper {
+func (s *Supervisor) agentKeeper(a Agent, sv config.Supervise) *Keeper {
 	id, result := slots.AgentSlots(a.Index)
-	role := Role{Name: "agent " + a.Name, Slot: result, Argv: a.Argv, Env: a.Env, AnyWriter: true,
+	// An agent must not talk to systemd as if it were the unit's main
+	// process (NotifyAccess=all would let it): "NOTIFY_SOCKET=" hides the
+	// socket from sd_notify in any language.
+	env := append(append([]string(nil), a.Env...), "NOTIFY_SOCKET=")
+	role := Role{Name: agentRole(a.Name), Slot: result, Argv: a.Argv, Env: env, AnyWriter: true,
 		Valid: slots.ValidAgentResult, Forever: true}
-	k := s.keeper(role)
+	k := s.keeper(role, sv)
 	k.Hang, k.Check = a.Hang, max(a.Hang/4, 50*time.Millisecond)
 	var flags uint64
 	if a.Critical {
@@ -336,35 +486,71 @@ func (s *Supervisor) proc(role string) *Proc {
 	return s.procs[role]
 }
 
-// bump rewrites had1's own slot: its liveness for had2.
-func (s *Supervisor) bump(counter uint64) {
+// agentRole is the keeper name of agent name.
+func agentRole(name string) string { return "agent " + name }
+
+// bump rewrites had1's own slot: its liveness for had2, the restarts of
+// its processes, and the last reload's answer.
+func (s *Supervisor) bump() {
+	s.slotMu.Lock()
+	defer s.slotMu.Unlock()
+	s.counter++
 	s.mu.Lock()
-	phase := s.phase
-	d := slots.Daemon{Value: shm.OK, Interval: int64(s.cfg.Supervise.HangTimeout), Counter: counter, Start: s.start, Phase: phase}
+	d := slots.Daemon{Value: shm.OK, Interval: int64(s.cfg.Supervise.HangTimeout), Counter: s.counter, Start: s.start,
+		Phase: s.phase, Text: s.text}
 	copy(d.Extra[:], s.restarts[:])
+	if s.reloadOK {
+		d.Extra[slots.ExtraReloadOK] = 1
+	}
 	s.mu.Unlock()
 	s.table.Write(shm.SlotHad1, d.Record())
 }
 
+// restoreReload carries the reload count and answer over from the had1
+// before this one, so that a console waiting for the count to grow is not
+// fooled by a restart.
+func (s *Supervisor) restoreReload() {
+	r, err := s.table.Read(shm.SlotHad1)
+	if err != nil && !errors.Is(err, shm.ErrStale) || r.Type != shm.TypeDaemon {
+		return
+	}
+	d := slots.ParseDaemon(r)
+	s.restarts[slots.ExtraReloadGen] = d.Extra[slots.ExtraReloadGen]
+	s.reloadOK = d.Extra[slots.ExtraReloadOK] == 1
+	s.text = d.Text
+}
+
 // pingStart moves had1 to Running once the sender and the receiver are up:
-// had2 does not start its state machine's clocks before that.
-func (s *Supervisor) pingStart() {
+// had2 does not start its state machine's clocks before that. It reports
+// whether had1 runs.
+func (s *Supervisor) pingStart() bool {
 	s.mu.Lock()
 	starting := s.phase == slots.PhaseStarting
 	s.mu.Unlock()
 	if !starting {
-		return
+		return true
 	}
 	for _, role := range []string{"sender", "receiver"} {
 		p := s.proc(role)
 		slot := map[string]int{"sender": shm.SlotSender, "receiver": shm.SlotReceiver}[role]
 		r, err := s.table.Read(slot)
 		if p == nil || err != nil || int(r.PID) != p.PID {
-			return
+			return false
 		}
 	}
 	s.setPhase(slots.PhaseRunning)
+	s.bump()
+	s.table.Ring(shm.BellHad2) // had2 waits on its bell for this
 	s.log.Info().Msg("comm processes up, PING start")
+	if s.opt.PIDFile != "" {
+		if err := WritePIDFile(s.opt.PIDFile, os.Getpid()); err != nil {
+			s.log.Error().Err(err).Msg("pid file not written")
+		}
+	}
+	// MAINPID: a had1 that had2 started replaces the unit's main process.
+	s.notify(fmt.Sprintf("READY=1\nMAINPID=%d\nSTATUS=running", os.Getpid()))
+	s.sdStatus = "running"
+	return true
 }
 
 func (s *Supervisor) had2Phase() slots.Phase {
@@ -379,7 +565,7 @@ func (s *Supervisor) had2Phase() slots.Phase {
 // then the comm processes stop and the table goes.
 func (s *Supervisor) stop() {
 	s.setPhase(slots.PhaseStopping)
-	s.bump(0)
+	s.bump()
 	s.log.Info().Msg("stopping node")
 	if p := s.proc("had2"); p != nil && !p.Exited() {
 		_ = p.Signal(syscall.SIGTERM)
@@ -392,7 +578,7 @@ func (s *Supervisor) stop() {
 		}
 	}
 	s.stopComm()
-	if err := os.Remove(s.cfg.ShmPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := os.Remove(s.config().ShmPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.log.Warn().Err(err).Msg("remove table failed")
 	}
 	s.log.Info().Msg("node stopped")
@@ -402,7 +588,7 @@ func (s *Supervisor) stop() {
 // by had2 when it can, else by had1 itself, and stops everything.
 func (s *Supervisor) failSafe(cause error) {
 	s.setPhase(slots.PhaseFailSafe)
-	s.bump(0)
+	s.bump()
 	s.log.Error().Err(cause).Msg("node failing safe: releasing resources and handing over to the peer")
 	p := s.proc("had2")
 	if p != nil && !p.Exited() && s.had2Phase() != slots.PhaseFailSafe {
@@ -427,9 +613,12 @@ func (s *Supervisor) failSafe(cause error) {
 // releaseDirectly stops both tables from had1 and queues a TAKEOVER for the
 // sender, standing in for a had2 that is gone (and killed: one writer per slot).
 func (s *Supervisor) releaseDirectly() {
-	if s.opt.Release != nil {
+	s.mu.Lock()
+	rel, interval := s.opt.Release, s.cfg.Timers.Interval
+	s.mu.Unlock()
+	if rel != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), s.opt.StopTimeout)
-		if err := s.opt.Release.ReleaseAll(ctx); err != nil {
+		if err := rel.ReleaseAll(ctx); err != nil {
 			s.log.Error().Err(err).Msg("release failed")
 		}
 		cancel()
@@ -440,15 +629,17 @@ func (s *Supervisor) releaseDirectly() {
 	send.Push(slots.Control{Kind: wire.Takeover, Flags: wire.FlagStopping})
 	s.table.Write(shm.SlotSend, send.Record())
 	s.table.Ring(shm.BellSender)
-	time.Sleep(3 * s.cfg.Timers.Interval) // let a few heartbeats carry the news
+	time.Sleep(3 * interval) // let a few heartbeats carry the news
 }
 
 // stopComm stops the sender, the receiver, the admin server and the agents.
 func (s *Supervisor) stopComm() {
 	roles := []string{"sender", "receiver", "admin"}
+	s.mu.Lock()
 	for _, a := range s.opt.Agents {
-		roles = append(roles, "agent "+a.Name)
+		roles = append(roles, agentRole(a.Name))
 	}
+	s.mu.Unlock()
 	for _, role := range roles {
 		if p := s.proc(role); p != nil {
 			if err := p.Signal(syscall.SIGTERM); err != nil {

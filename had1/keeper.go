@@ -3,7 +3,10 @@ package had1
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -37,6 +40,8 @@ type Role struct {
 // Keeper keeps one role's process running: it adopts the process its slot
 // names if that still runs, restarts it when it exits, and kills and
 // restarts it when its liveness counter stops (a hang, not only a death).
+// A reload restarts the process on purpose (Restart) or ends the role
+// (Retire). A Keeper must not be copied once used.
 type Keeper struct {
 	Role   Role
 	Table  *shm.Table
@@ -55,41 +60,69 @@ type Keeper struct {
 	// Adopt, if set, finds the running process to adopt instead of the
 	// role's slot naming it as a Daemon record does.
 	Adopt func() *Proc
+
+	once sync.Once
+	reqs chan changeReq // Restart and Retire requests
 }
 
-// Run keeps the role running until ctx ends or Halt says so (nil), or the
-// policy gives up (ErrGaveUp).
+// Run keeps the role running until ctx ends or Halt says so (nil), the
+// policy gives up (ErrGaveUp), or Retire retires it (nil).
 func (k *Keeper) Run(ctx context.Context) error {
+	reqs := k.requests()
 	p := k.adopt()
 	var restarts Restarts
 	count := 0
+	var req *changeReq // a Restart waiting for its new process
 	for {
 		if p == nil {
 			var err error
 			if p, err = Spawn(k.Role.Argv, k.Role.Env, k.Stdout, k.Stderr); err != nil {
 				k.Log.Error().Err(err).Str("role", k.Role.Name).Msg("start failed")
+				p = nil
 			} else {
 				k.Log.Info().Str("role", k.Role.Name).Int("pid", p.PID).Msg("process started")
 				k.started(p, count)
+			}
+			if req != nil {
+				req.done <- p
+				req = nil
 			}
 		}
 		why := "start failed"
 		var ranFor time.Duration
 		if p != nil {
-			why = k.watch(ctx, p)
+			why, req = k.watch(ctx, p, reqs)
 			ranFor = time.Duration(shm.Now() - p.Started)
-			if why == "hung" || why == "garbage" {
+			switch why {
+			case "hung", "garbage":
 				k.Log.Error().Str("role", k.Role.Name).Int("pid", p.PID).Str("reason", why).Dur("silent", k.Hang).Msg("process hung or wrote garbage, killing it")
 				_ = p.Kill()
 				select {
 				case <-p.Done():
 				case <-time.After(time.Second): // SIGKILL of a D-state process may take a while; go on
 				}
+			case "change":
+				k.end(p, req.ch)
 			}
 			p.Close()
 		}
-		if ctx.Err() != nil {
+		if req != nil && req.retire {
+			k.Log.Info().Str("role", k.Role.Name).Msg("process retired")
+			req.done <- nil
 			return nil
+		}
+		if ctx.Err() != nil {
+			if req != nil {
+				req.done <- nil
+			}
+			return nil
+		}
+		if why == "change" {
+			// A deliberate restart: at once, and not counted against the
+			// policy (a reload is not a failure).
+			k.apply(req.ch)
+			p = nil
+			continue
 		}
 		if k.Halt != nil && k.Halt() {
 			k.Log.Info().Str("role", k.Role.Name).Msg("process ended, node stopping")
@@ -115,7 +148,120 @@ func (k *Keeper) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(delay):
+		case r := <-reqs: // nothing runs: a change starts the role at once
+			if r.retire {
+				r.done <- nil
+				return nil
+			}
+			k.apply(r.ch)
+			req = &r
 		}
+	}
+}
+
+// Change is a new way to run a keeper's role, for a reload of the
+// configuration.
+type Change struct {
+	Role   Role
+	Policy Policy
+	Hang   time.Duration
+	Check  time.Duration
+	// Stop ends the running process: SIGTERM for a clean stop; SIGKILL for
+	// had2, which would hand its groups over on SIGTERM, and restores its
+	// state from the table instead.
+	Stop syscall.Signal
+	// Grace is how long the process may take to exit before SIGKILL.
+	Grace time.Duration
+}
+
+// changeReq is a Restart or a Retire on its way to Run.
+type changeReq struct {
+	ch     Change
+	retire bool
+	done   chan *Proc // the new process; nil when none started (or retired)
+}
+
+// ErrNotStarted: a restarted role's new process could not be started (the
+// keeper goes on trying, as after any failed start).
+var ErrNotStarted = errors.New("had1: process not started")
+
+// Restart stops the role's process with ch.Stop (SIGKILL after ch.Grace),
+// then starts it at once as ch says, and returns the new process. Such a
+// restart does not count against the restart policy. It fails when ctx
+// ends first (or the keeper is not running) and with ErrNotStarted when the
+// new process could not be started.
+func (k *Keeper) Restart(ctx context.Context, ch Change) (*Proc, error) {
+	p, err := k.send(ctx, changeReq{ch: ch, done: make(chan *Proc, 1)})
+	if err == nil && p == nil {
+		err = fmt.Errorf("restart %s: %w", ch.Role.Name, ErrNotStarted)
+	}
+	return p, err
+}
+
+// Retire stops the role's process with sig (SIGKILL after grace) and ends
+// Run: the role is no longer kept (an agent removed by a reload).
+func (k *Keeper) Retire(ctx context.Context, sig syscall.Signal, grace time.Duration) error {
+	_, err := k.send(ctx, changeReq{ch: Change{Stop: sig, Grace: grace}, retire: true, done: make(chan *Proc, 1)})
+	return err
+}
+
+func (k *Keeper) send(ctx context.Context, req changeReq) (*Proc, error) {
+	select {
+	case k.requests() <- req:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("change kept process: %w", ctx.Err())
+	}
+	select {
+	case p := <-req.done:
+		return p, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("change kept process: %w", ctx.Err())
+	}
+}
+
+func (k *Keeper) requests() chan changeReq {
+	k.once.Do(func() { k.reqs = make(chan changeReq) })
+	return k.reqs
+}
+
+// end stops p for a change: ch.Stop, then SIGKILL after ch.Grace.
+func (k *Keeper) end(p *Proc, ch Change) {
+	sig := ch.Stop
+	if sig == 0 {
+		sig = syscall.SIGTERM
+	}
+	grace := ch.Grace
+	if grace <= 0 {
+		grace = 2 * time.Second
+	}
+	k.Log.Info().Str("role", k.Role.Name).Int("pid", p.PID).Str("signal", sig.String()).Msg("stopping process for a reload")
+	_ = p.Signal(sig)
+	select {
+	case <-p.Done():
+		return
+	case <-time.After(grace):
+	}
+	k.Log.Warn().Str("role", k.Role.Name).Int("pid", p.PID).Dur("waited", grace).Msg("process did not stop, killing it")
+	_ = p.Kill()
+	select {
+	case <-p.Done():
+	case <-time.After(time.Second):
+	}
+}
+
+// apply takes a change's settings; a zero field keeps the current one.
+func (k *Keeper) apply(ch Change) {
+	if len(ch.Role.Argv) > 0 {
+		k.Role = ch.Role
+	}
+	if ch.Policy != (Policy{}) {
+		k.Policy = ch.Policy
+	}
+	if ch.Hang > 0 {
+		k.Hang = ch.Hang
+	}
+	if ch.Check > 0 {
+		k.Check = ch.Check
 	}
 }
 
@@ -150,19 +296,22 @@ func (k *Keeper) adopt() *Proc {
 }
 
 // watch waits until p exits ("exited"), stops bumping its slot ("hung"),
-// writes a record Role.Valid refuses ("garbage"), or ctx ends ("").
-func (k *Keeper) watch(ctx context.Context, p *Proc) string {
+// writes a record Role.Valid refuses ("garbage"), a change is requested
+// ("change", with the request), or ctx ends ("").
+func (k *Keeper) watch(ctx context.Context, p *Proc, reqs <-chan changeReq) (string, *changeReq) {
 	tick := time.NewTicker(k.Check)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return ""
+			return "", nil
 		case <-p.Done():
-			return "exited"
+			return "exited", nil
+		case r := <-reqs:
+			return "change", &r
 		case <-tick.C:
 			if why := k.check(p); why != "" {
-				return why
+				return why, nil
 			}
 		}
 	}

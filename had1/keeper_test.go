@@ -2,8 +2,12 @@ package had1
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -63,5 +67,76 @@ func TestKeeperGarbageAndForever(t *testing.T) {
 	case err := <-done:
 		t.Fatalf("keeper stopped with %v: a Forever role must not give up", err)
 	default:
+	}
+}
+
+// A Restart stops the running process with the change's signal, starts the
+// new argv at once and does not count as a restart; Retire ends the
+// process and the keeper.
+func TestKeeperRestartAndRetire(t *testing.T) {
+	tbl, err := shm.Create(filepath.Join(t.TempDir(), "table"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Close()
+	_, slot := slots.AgentSlots(0)
+	type start struct {
+		p        *Proc
+		restarts int
+	}
+	started := make(chan start, 16)
+	k := &Keeper{
+		Role:   Role{Name: "agent x", Slot: slot, Argv: []string{"/bin/sleep", "30"}, AnyWriter: true, Forever: true},
+		Table:  tbl,
+		Policy: Policy{BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond, MaxRestarts: 5, Window: time.Minute, Stable: time.Hour},
+		Hang:   time.Hour, Check: 5 * time.Millisecond, Log: zerolog.New(io.Discard),
+		Stdout: io.Discard, Stderr: io.Discard,
+		Started: func(p *Proc, n int) { started <- start{p, n} },
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- k.Run(ctx) }()
+	first := <-started
+
+	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer rcancel()
+	p, err := k.Restart(rctx, Change{Role: Role{Name: "agent x", Slot: slot, Argv: []string{"/bin/sleep", "31"}, AnyWriter: true, Forever: true},
+		Stop: syscall.SIGKILL, Grace: time.Second})
+	if err != nil {
+		t.Fatalf("Restart: %v", err)
+	}
+	if !first.p.Exited() {
+		t.Fatal("the old process still runs after Restart returned")
+	}
+	if p.PID == first.p.PID {
+		t.Fatalf("Restart returned the old process %d", p.PID)
+	}
+	second := <-started
+	if second.p != p || second.restarts != 0 {
+		t.Errorf("Started after Restart: process %d with %d restarts, want %d with 0 (a reload is not a failure)", second.p.PID, second.restarts, p.PID)
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.PID)); err != nil || !strings.Contains(string(b), "31") {
+		t.Errorf("the new process runs %q (%v), want the changed argv", b, err)
+	}
+
+	if err := k.Retire(rctx, syscall.SIGTERM, time.Second); err != nil {
+		t.Fatalf("Retire: %v", err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run after Retire: %v, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run still running after Retire")
+	}
+	if !p.Exited() {
+		t.Error("the retired process still runs")
+	}
+	short, scancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer scancel()
+	if _, err := k.Restart(short, Change{}); err == nil {
+		t.Error("Restart of a retired keeper succeeded")
 	}
 }

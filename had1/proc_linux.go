@@ -52,13 +52,24 @@ func (p *Proc) ExitCode() int {
 	return p.cmd.ProcessState.ExitCode()
 }
 
-// Signal sends sig through the pidfd, which cannot hit a reused PID.
+// Signal sends sig through the pidfd, which cannot hit a reused PID. It
+// goes through the file's raw connection, not Fd, so that it races
+// neither with Close (a keeper closes the pidfd once the process exited)
+// nor takes the pidfd out of the netpoller.
 func (p *Proc) Signal(sig syscall.Signal) error {
 	if p.Exited() {
 		return nil
 	}
-	if err := unix.PidfdSendSignal(int(p.pidfd.Fd()), sig, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
-		return fmt.Errorf("signal %d: %w", p.PID, err)
+	rc, err := p.pidfd.SyscallConn()
+	if err != nil {
+		return nil // closed: the process is gone
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = unix.PidfdSendSignal(int(fd), sig, nil, 0) }); err != nil {
+		return nil // closed meanwhile: the process is gone
+	}
+	if serr != nil && !errors.Is(serr, unix.ESRCH) {
+		return fmt.Errorf("signal %d: %w", p.PID, serr)
 	}
 	return nil
 }

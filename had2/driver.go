@@ -53,6 +53,11 @@ type Options struct {
 	Stderr    io.Writer
 	// SuperviseHad1 turns the had1 keeper off in unit tests.
 	SuperviseHad1 bool
+	// WatchHad1Only: another supervisor (systemd) restarts had1; had2 only
+	// watches, and hands everything over when had1 stays gone for
+	// Had1Absence.
+	WatchHad1Only bool
+	Had1Absence   time.Duration
 }
 
 // driver is one running had2.
@@ -101,7 +106,10 @@ func Run(ctx context.Context, opt Options) error {
 		d.send = slots.ParseSend(r)
 		d.sendRec = d.send
 	}
-	if opt.SuperviseHad1 {
+	switch {
+	case opt.WatchHad1Only:
+		go d.watchHad1(ctx)
+	case opt.SuperviseHad1:
 		go d.superviseHad1(ctx)
 	}
 
@@ -205,6 +213,9 @@ func (d *driver) loop(ctx context.Context) error {
 					if td.Start && td.OK {
 						d.startedAt = shm.Now()
 					}
+				}
+				if _, ok := ev.(fsm.Shutdown); ok {
+					d.stopping = true // had1 cannot be kept: hand over, then end
 				}
 				step(ev)
 			default:
@@ -478,6 +489,30 @@ func (d *driver) bump(force bool) {
 	d.counter++
 	d.own.Counter = d.counter
 	d.t.Write(shm.SlotHad2, d.own.Record())
+}
+
+// watchHad1 is had2's side of the mutual supervision when systemd
+// restarts had1: had1 gone (its slot not rewritten) for Had1Absence means
+// nobody keeps the node's processes running, so hand everything over.
+func (d *driver) watchHad1(ctx context.Context) {
+	every := d.cfg.Supervise.Liveness
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		r, err := d.t.Read(shm.SlotHad1)
+		fresh := (err == nil || errors.Is(err, shm.ErrStale)) && shm.Now()-r.Stamp <= int64(d.opt.Had1Absence)
+		if !fresh && d.had1Phase() != slots.PhaseStopping {
+			d.log.Error().Dur("absent", d.opt.Had1Absence).Msg("had1 gone and not restarted by its supervisor")
+			d.results <- fsm.Shutdown{}
+			d.t.Ring(shm.BellHad2)
+			return
+		}
+	}
 }
 
 // superviseHad1 restarts had1 when it dies or hangs, unless the node is

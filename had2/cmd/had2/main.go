@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/hadcluster/had/daemon"
 	"github.com/hadcluster/had/had1"
@@ -52,7 +53,11 @@ func main() {
 	own, peer := n.Tables(log, o.Deps)
 	opt := had2.Options{
 		Config: cfg, ConfigPath: *cfgPath, Table: t, Log: log, Stdout: os.Stdout, Stderr: os.Stderr,
-		SuperviseHad1: true,
+		// Under systemd, systemd restarts had1 (deploy/systemd/had.service);
+		// two restarters would race for the table's lock.
+		SuperviseHad1: os.Getenv(had1.EnvSupervisor) != "systemd",
+		WatchHad1Only: os.Getenv(had1.EnvSupervisor) == "systemd",
+		Had1Absence:   10 * time.Second,
 		Reconcile:     func(context.Context) error { return n.Reconcile(log, o.Deps.Addrs) },
 	}
 	if own != nil {
