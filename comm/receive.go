@@ -98,6 +98,7 @@ func (r *Receiver) handle(i int, b []byte, now, wall int64) {
 			r.log.Info().Uint64("epoch", f.Epoch).Uint64("was", r.replay.Epoch).Msg("peer restarted with a new epoch")
 		}
 		r.recent = [recentWindow]recentSeq{}
+		r.loss.reset()
 	}
 	r.replay.Accept(&f)
 	r.recent[f.Seq%recentWindow] = recentSeq{seq: f.Seq, paths: pathBit(i)}
@@ -137,6 +138,9 @@ func (r *Receiver) heard(i int, f *wire.Frame, now, wall int64) {
 	p.last, p.seen = now, true
 	p.rec.LastHeard = now
 	p.rec.Heard++
+	r.loss.deliver(i, f.Seq)
+	p.rec.Lost = p.lostBase + r.loss.paths[i].lost
+	p.rec.LossPermille = r.loss.permille(i, false)
 	if f.EchoTime != 0 {
 		// The peer echoes the send time of our last frame it accepted and
 		// how long it held it: both on clocks that cancel out, so the
@@ -231,6 +235,11 @@ func (r *Receiver) tick(now int64) int64 {
 			p.rec.Downs++
 			p.dirty = true
 			r.log.Warn().Str("path", p.rec.Name).Dur("silent", time.Duration(now-p.last)).Msg("heartbeat path down")
+		}
+		// Frames go on arriving on other paths while this one is silent:
+		// its loss grows without a frame of its own to update it.
+		if loss := r.loss.permille(i, !p.rec.Up); loss != p.rec.LossPermille {
+			p.rec.LossPermille, p.dirty = loss, true
 		}
 		if p.dirty {
 			p.dirty = false

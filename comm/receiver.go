@@ -50,6 +50,7 @@ type Receiver struct {
 	replay wire.Replay
 	recent [recentWindow]recentSeq
 	paths  []pathState
+	loss   *lossTracker // what each path delivered of the peer's latest frames
 
 	start        int64 // shm.Now at Run
 	lastAccepted int64 // the peer's silence clock: start, or the last accepted frame
@@ -63,6 +64,9 @@ type pathState struct {
 	seen  bool  // an authentic frame came on this path since start
 	dirty bool  // rec changed and is not written yet
 	drops Drops // the link's own counts, as last added
+	// lostBase is the path's all-time loss count a previous receiver left
+	// in the slot; this one's tracker counts from zero on top of it.
+	lostBase uint64
 }
 
 // NewReceiver checks the options and returns a Receiver; Run starts it.
@@ -79,7 +83,7 @@ func NewReceiver(o ReceiverOptions) (*Receiver, error) {
 	if err := checkPaths(o.Paths); err != nil {
 		return nil, fmt.Errorf("new receiver: %w", err)
 	}
-	return &Receiver{o: o, t: o.Table, log: o.Log, paths: make([]pathState, len(o.Paths))}, nil
+	return &Receiver{o: o, t: o.Table, log: o.Log, paths: make([]pathState, len(o.Paths)), loss: newLossTracker(len(o.Paths))}, nil
 }
 
 // Run takes the receiver's role lock (an error wrapping shm.ErrLocked when
@@ -185,6 +189,7 @@ func (r *Receiver) restore(now int64) {
 		if rec, err := r.t.Read(shm.SlotPath0 + i); (err == nil || !errors.Is(err, shm.ErrTorn)) && rec.Type == shm.TypePath {
 			if old := slots.ParsePath(rec); old.Name == name {
 				p.rec = old // same path: its counters and up/down state carry on
+				p.lostBase = old.Lost
 			}
 		}
 		p.rec.Name, p.last = name, now

@@ -1,6 +1,8 @@
 // Package console is what an operator sees of a node: the status gathered
-// from the shared table, and the admin requests (takeover, standby,
-// recover) written to it for had2.
+// from the shared table, the admin server's API types (docs/console-api.md)
+// and a client for them, and the text views of hactl (status, the live
+// view). The admin server (package admin) is the only process that serves
+// them; hactl and the web console are its clients.
 package console
 
 import (
@@ -12,23 +14,27 @@ import (
 	"github.com/hadcluster/had/agents"
 	"github.com/hadcluster/had/comm/wire"
 	"github.com/hadcluster/had/config"
+	"github.com/hadcluster/had/node"
 	"github.com/hadcluster/had/shm"
 	"github.com/hadcluster/had/shm/slots"
+	"github.com/hadcluster/had/tables"
 )
 
 // Status is one node's view of the pair. The JSON field names are a
 // stable interface: add fields, never rename them.
 type Status struct {
-	Node    Node      `json:"node"`
-	Peer    Peer      `json:"peer"`
-	Pair    string    `json:"pair"` // the seed's notation: (node 1, node 2)
-	Paths   []Path    `json:"paths"`
-	Daemons []Daemon  `json:"daemons"`
-	Agents  []Agent   `json:"agents"`
-	Perf    *Perf     `json:"perf,omitempty"` // this node's figures, from its stats agent
-	Drops   Drops     `json:"drops"`
-	Admin   *Reply    `json:"last_admin_reply,omitempty"`
-	Taken   time.Time `json:"taken"`
+	Node        Node         `json:"node"`
+	Peer        Peer         `json:"peer"`
+	Pair        string       `json:"pair"` // the seed's notation: (node 1, node 2)
+	Paths       []Path       `json:"paths"`
+	Daemons     []Daemon     `json:"daemons"`
+	Agents      []Agent      `json:"agents"`
+	Perf        *Perf        `json:"perf,omitempty"` // this node's figures, from its stats agent
+	Resources   []Resource   `json:"resources"`
+	Transitions []Transition `json:"transitions"` // newest last
+	Drops       Drops        `json:"drops"`
+	Admin       *Reply       `json:"last_admin_reply,omitempty"`
+	Taken       time.Time    `json:"taken"`
 }
 
 // Node is this node.
@@ -37,7 +43,7 @@ type Node struct {
 	Name  string `json:"name"`
 	State string `json:"state"` // N, T, R or D
 	Held  string `json:"held"`  // groups held: "g1", "g1,g2", "none"
-	Flags string `json:"flags,omitempty"`
+	Flags string `json:"flags"`
 }
 
 // Peer is the other node as the receiver last heard it.
@@ -46,7 +52,7 @@ type Peer struct {
 	Name       string  `json:"name"`
 	State      string  `json:"state"`
 	Held       string  `json:"held"`
-	Flags      string  `json:"flags,omitempty"`
+	Flags      string  `json:"flags"`
 	Alive      bool    `json:"alive"` // false under OVERTIME or before it was first heard
 	LastHeardS float64 `json:"last_heard_s"`
 	Epoch      uint64  `json:"epoch"`
@@ -62,6 +68,10 @@ type Path struct {
 	Downs      uint64  `json:"downs"`
 	RTTMs      float64 `json:"rtt_ms"`
 	MaxGapMs   float64 `json:"max_gap_ms"`
+	// LossPercent: of the last 100 frames the peer sent, the share this
+	// path did not deliver.
+	LossPercent float64 `json:"loss_percent"`
+	Lost        uint64  `json:"lost"` // frames this path missed, all time
 }
 
 // Daemon is one of the node's had processes.
@@ -71,6 +81,7 @@ type Daemon struct {
 	Alive    bool    `json:"alive"` // its record is fresher than its hang timeout
 	UpdatedS float64 `json:"updated_s"`
 	Phase    string  `json:"phase"`
+	Restarts uint64  `json:"restarts"` // by had1 since it started (had1 itself: 0)
 }
 
 // Agent is one agent's latest verdict.
@@ -106,6 +117,33 @@ type Drops struct {
 	Serial  uint64 `json:"serial_garbage"`
 }
 
+// Resource is one of the node's tables: the RECOVER table runs its own
+// group, the TAKEOVER table the peer's.
+type Resource struct {
+	Group   string  `json:"group"` // "g1" or "g2"
+	Table   string  `json:"table"` // "recover" or "takeover"
+	File    string  `json:"file"`
+	Held    bool    `json:"held"` // the node holds the group now
+	Entries []Entry `json:"entries"`
+}
+
+// Entry is one line of a table.
+type Entry struct {
+	Kind string `json:"kind"` // vip, service, ocf, cmd, tee
+	Name string `json:"name"`
+}
+
+// Transition is one change of the node's state.
+type Transition struct {
+	Time time.Time `json:"time"`
+	From string    `json:"from"`
+	To   string    `json:"to"`
+	Text string    `json:"text"`
+}
+
+// MaxTransitions is how many transitions a status lists.
+const MaxTransitions = 16
+
 // Reply is had2's answer to the latest admin request.
 type Reply struct {
 	ID   uint64 `json:"id"`
@@ -121,13 +159,35 @@ type reader interface {
 	Read(slot int) (shm.Record, error)
 }
 
-// Gather reads the node's status from its table at time now (shm.Now()).
+// Gather reads the node's status from its table at time now (shm.Now()),
+// without the resources (GatherNode adds them).
 func Gather(t reader, cfg *config.Config, now int64, wall time.Time) Status {
+	st, _ := gather(t, cfg, now, wall)
+	return st
+}
+
+// GatherNode is Gather with the node's tables listed as resources.
+func GatherNode(t reader, n *node.Node, now int64, wall time.Time) Status {
+	st, held := gather(t, n.Config, now, wall)
+	st.Resources = Resources(n, held)
+	return st
+}
+
+// daemonSlots are the node's had processes, in the order listed.
+var daemonSlots = []struct {
+	role  string
+	slot  int
+	extra int // had1's Extra word counting its restarts; -1: none
+}{{"had1", shm.SlotHad1, -1}, {"had2", shm.SlotHad2, slots.ExtraRestartsHad2},
+	{"sender", shm.SlotSender, slots.ExtraRestartsSender}, {"receiver", shm.SlotReceiver, slots.ExtraRestartsReceiver},
+	{"admin", shm.SlotAdminSrv, slots.ExtraRestartsAdmin}}
+
+func gather(t reader, cfg *config.Config, now int64, wall time.Time) (Status, wire.Groups) {
 	read := func(slot int) (shm.Record, bool) {
 		r, err := t.Read(slot)
 		return r, err == nil || errors.Is(err, shm.ErrStale)
 	}
-	st := Status{Taken: wall}
+	st := Status{Taken: wall, Paths: []Path{}, Daemons: []Daemon{}, Resources: []Resource{}}
 	ago := func(stamp int64) float64 { return float64(now-stamp) / 1e9 }
 
 	sendRec, _ := read(shm.SlotSend)
@@ -141,10 +201,7 @@ func Gather(t reader, cfg *config.Config, now int64, wall time.Time) Status {
 		st.Peer.State, st.Peer.Held, st.Peer.Flags = stateText(p.Last.State), p.Last.Held.String(), flagText(p.Last.Flags)
 		st.Peer.Alive, st.Peer.LastHeardS, st.Peer.Epoch = !p.Overtime, ago(p.Last.Heard), p.Last.Epoch
 	}
-	peerState := st.Peer.State
-	if !st.Peer.Alive {
-		peerState = "D" // silent: as far as this node knows, down
-	}
+	peerState := st.PeerState()
 	if cfg.NodeID == 1 {
 		st.Pair = "(" + st.Node.State + "," + peerState + ")"
 	} else {
@@ -155,7 +212,8 @@ func Gather(t reader, cfg *config.Config, now int64, wall time.Time) Status {
 		r, _ := read(shm.SlotPath0 + i)
 		pa := slots.ParsePath(r)
 		path := Path{Name: pa.Name, Up: pa.Up && pa.Heard > 0, Heard: pa.Heard, Late: pa.Late, Downs: pa.Downs,
-			RTTMs: float64(pa.RTT) / 1e6, MaxGapMs: float64(pa.MaxGap) / 1e6}
+			RTTMs: float64(pa.RTT) / 1e6, MaxGapMs: float64(pa.MaxGap) / 1e6,
+			LossPercent: float64(pa.LossPermille) / 10, Lost: pa.Lost}
 		if pa.LastHeard > 0 {
 			path.LastHeardS = ago(pa.LastHeard)
 		}
@@ -165,16 +223,18 @@ func Gather(t reader, cfg *config.Config, now int64, wall time.Time) Status {
 		st.Paths = append(st.Paths, path)
 	}
 
-	for _, d := range []struct {
-		role string
-		slot int
-	}{{"had1", shm.SlotHad1}, {"had2", shm.SlotHad2}, {"sender", shm.SlotSender}, {"receiver", shm.SlotReceiver}} {
+	had1Rec, _ := read(shm.SlotHad1)
+	had1 := slots.ParseDaemon(had1Rec)
+	for _, d := range daemonSlots {
 		r, ok := read(d.slot)
 		dm := slots.ParseDaemon(r)
 		daemon := Daemon{Role: d.role, PID: dm.PID, Phase: phaseNames[dm.Phase]}
 		if ok && r.Stamp > 0 {
 			daemon.UpdatedS = ago(r.Stamp)
 			daemon.Alive = r.Interval == 0 || now-r.Stamp <= r.Interval
+		}
+		if d.extra >= 0 {
+			daemon.Restarts = had1.Extra[d.extra]
 		}
 		st.Daemons = append(st.Daemons, daemon)
 		switch d.role {
@@ -189,10 +249,50 @@ func Gather(t reader, cfg *config.Config, now int64, wall time.Time) Status {
 		}
 	}
 	st.Agents, st.Perf = gatherAgents(read, ago)
-	return st
+	events, _ := slots.ReadEvents(t, 0)
+	st.Transitions = Transitions(events, nil)
+	return st, send.Held
+}
+
+// Transitions appends the transitions among events to have and keeps the
+// newest MaxTransitions.
+func Transitions(events []slots.Event, have []Transition) []Transition {
+	out := append([]Transition{}, have...)
+	for _, e := range events {
+		if e.Kind == slots.EventTransition {
+			out = append(out, Transition{Time: time.Unix(0, e.Time).UTC(), From: stateText(e.From), To: stateText(e.To), Text: e.Text})
+		}
+	}
+	if len(out) > MaxTransitions {
+		out = append([]Transition{}, out[len(out)-MaxTransitions:]...)
+	}
+	return out
+}
+
+// Resources lists the node's tables: the RECOVER table (its own group)
+// first, then the TAKEOVER table (the peer's), each with whether the node
+// holds that group now.
+func Resources(n *node.Node, held wire.Groups) []Resource {
+	out := []Resource{}
+	for _, r := range []struct {
+		t    *tables.Table
+		kind string
+		g    wire.Groups
+	}{{n.Recover, "recover", wire.GroupOf(n.Config.NodeID)}, {n.Takeover, "takeover", wire.GroupOf(n.Config.PeerID)}} {
+		if r.t == nil {
+			continue
+		}
+		res := Resource{Group: r.g.String(), Table: r.kind, File: r.t.File, Held: held&r.g != 0, Entries: []Entry{}}
+		for _, e := range r.t.Entries {
+			res.Entries = append(res.Entries, Entry{Kind: string(e.Kind()), Name: e.Name()})
+		}
+		out = append(out, res)
+	}
+	return out
 }
 
 func gatherAgents(read func(int) (shm.Record, bool), ago func(int64) float64) (out []Agent, perf *Perf) {
+	out = []Agent{}
 	for i := 0; i < shm.MaxAgents; i++ {
 		idSlot, resSlot := slots.AgentSlots(i)
 		r, ok := read(idSlot)
@@ -257,12 +357,22 @@ func (s Status) Text() string {
 	fmt.Fprintf(&b, "peer %d %-10s state %s  holds %s %s (%s)\n", s.Peer.ID, s.Peer.Name, s.Peer.State, s.Peer.Held, s.Peer.Flags, peer)
 	b.WriteString("paths:\n")
 	for _, p := range s.Paths {
-		up := "down"
-		if p.Up {
-			up = "up"
+		fmt.Fprintf(&b, "  %-10s %-4s last heard %7.3fs ago  frames %d  late %d  downs %d  rtt %.2fms  max gap %.1fms  loss %.0f%%\n",
+			p.Name, upDown(p.Up), p.LastHeardS, p.Heard, p.Late, p.Downs, p.RTTMs, p.MaxGapMs, p.LossPercent)
+	}
+	if len(s.Resources) > 0 {
+		b.WriteString("resources:\n")
+	}
+	for _, r := range s.Resources {
+		held := "not held"
+		if r.Held {
+			held = "HELD"
 		}
-		fmt.Fprintf(&b, "  %-10s %-4s last heard %7.3fs ago  frames %d  late %d  downs %d  rtt %.2fms  max gap %.1fms\n",
-			p.Name, up, p.LastHeardS, p.Heard, p.Late, p.Downs, p.RTTMs, p.MaxGapMs)
+		var entries []string
+		for _, e := range r.Entries {
+			entries = append(entries, e.Kind+" "+e.Name)
+		}
+		fmt.Fprintf(&b, "  %-3s %-8s %-8s %s\n", r.Group, r.Table, held, strings.Join(entries, ", "))
 	}
 	b.WriteString("processes:\n")
 	for _, d := range s.Daemons {
@@ -270,11 +380,10 @@ func (s Status) Text() string {
 		if d.Alive {
 			alive = "alive"
 		}
-		fmt.Fprintf(&b, "  %-8s pid %-7d %-9s %-8s updated %.3fs ago\n", d.Role, d.PID, alive, d.Phase, d.UpdatedS)
+		fmt.Fprintf(&b, "  %-8s pid %-7d %-9s %-8s updated %.3fs ago  restarts %d\n", d.Role, d.PID, alive, d.Phase, d.UpdatedS, d.Restarts)
 	}
 	if p := s.Perf; p != nil {
-		fmt.Fprintf(&b, "perf: cpu %.1f%%  mem %.1f%%  net %.0f/%.0f pkt/s in/out  disk %.0f/%.0f op/s r/w  load %.2f\n",
-			p.CPUPercent, p.MemPercent, p.NetPacketsIn, p.NetPacketsOut, p.DiskReads, p.DiskWrites, p.Load1)
+		fmt.Fprintf(&b, "perf: %s\n", p.Text())
 	}
 	if len(s.Agents) > 0 {
 		b.WriteString("agents:\n")
@@ -290,6 +399,12 @@ func (s Status) Text() string {
 		}
 		fmt.Fprintf(&b, "  %-12s %-11s %-8s %-7s %5.1fs ago  restarts %d  %s\n", a.Name, a.Value, policy, scope, a.AgeS, a.Restarts, a.Message)
 	}
+	if len(s.Transitions) > 0 {
+		b.WriteString("transitions:\n")
+	}
+	for _, t := range s.Transitions {
+		fmt.Fprintf(&b, "  %s  %s → %s  %s\n", t.Time.Local().Format("2006-01-02 15:04:05.000"), t.From, t.To, t.Text)
+	}
 	d := s.Drops
 	fmt.Fprintf(&b, "dropped frames: other cluster %d, bad MAC %d, replay %d, truncated %d, invalid %d, serial garbage %d\n",
 		d.Cluster, d.MAC, d.Replay, d.Short, d.Invalid, d.Serial)
@@ -297,4 +412,17 @@ func (s Status) Text() string {
 		fmt.Fprintf(&b, "last admin request #%d: ok=%v %s\n", s.Admin.ID, s.Admin.OK, s.Admin.Text)
 	}
 	return b.String()
+}
+
+// Text formats the figures on one line.
+func (p *Perf) Text() string {
+	return fmt.Sprintf("cpu %.1f%%  mem %.1f%%  net %.0f/%.0f pkt/s in/out  disk %.0f/%.0f op/s r/w  load %.2f",
+		p.CPUPercent, p.MemPercent, p.NetPacketsIn, p.NetPacketsOut, p.DiskReads, p.DiskWrites, p.Load1)
+}
+
+func upDown(up bool) string {
+	if up {
+		return "up"
+	}
+	return "down"
 }

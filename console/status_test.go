@@ -25,10 +25,16 @@ func TestGather(t *testing.T) {
 	m[shm.SlotSend] = send.Record()
 	peer := slots.Peer{Overtime: true, Accepted: 9, Last: slots.Frame{State: wire.StateNormal, Held: wire.GroupOf(1), Epoch: 3, Heard: now - 2e9}}
 	m[shm.SlotPeer] = peer.Record()
-	lan := slots.Path{Name: "lan", Up: false, LastHeard: now - 2e9, Heard: 5, Downs: 1, RTT: 250e3}.Record()
+	lan := slots.Path{Name: "lan", Up: false, LastHeard: now - 2e9, Heard: 5, Downs: 1, RTT: 250e3, LossPermille: 125, Lost: 9}.Record()
 	m[shm.SlotPath0] = lan
 	had2 := slots.Daemon{PID: 77, Interval: 1e9, Phase: slots.PhaseRunning, Text: "holding every group"}
 	had2.Extra[slots.ExtraReplyID], had2.Extra[slots.ExtraReplyOK] = 4, 1
+	had2.Extra[slots.ExtraEvents] = 2
+	m[slots.EventSlot(1)] = slots.Event{N: 1, Kind: slots.EventTransition, From: wire.StateNormal, To: wire.StateTakeover, Time: 5e9, Text: "peer silent"}.Record()
+	m[slots.EventSlot(2)] = slots.Event{N: 2, Kind: slots.EventAlert, Level: shm.Warning, Text: "fenced"}.Record()
+	had1 := slots.Daemon{Interval: 1e9}
+	had1.Extra[slots.ExtraRestartsAdmin] = 2
+	m[shm.SlotHad1] = had1.Record()
 	r := had2.Record()
 	r.Stamp = now - 0.5e9
 	m[shm.SlotHad2] = r
@@ -54,12 +60,18 @@ func TestGather(t *testing.T) {
 	if st.Node.State != "T" || st.Node.Held != "g1" || st.Peer.Alive || st.Peer.LastHeardS != 2 {
 		t.Errorf("node %+v peer %+v", st.Node, st.Peer)
 	}
-	if len(st.Paths) != 2 || st.Paths[0].Up || st.Paths[0].RTTMs != 0.25 || st.Paths[1].Name != "rs232" {
+	if len(st.Paths) != 2 || st.Paths[0].Up || st.Paths[0].RTTMs != 0.25 || st.Paths[0].LossPercent != 12.5 || st.Paths[0].Lost != 9 || st.Paths[1].Name != "rs232" {
 		t.Errorf("paths %+v", st.Paths)
 	}
 	d := map[string]Daemon{}
 	for _, x := range st.Daemons {
 		d[x.Role] = x
+	}
+	if len(st.Transitions) != 1 || st.Transitions[0] != (Transition{Time: time.Unix(5, 0).UTC(), From: "N", To: "T", Text: "peer silent"}) {
+		t.Errorf("transitions: got %+v, want N → T at 5s", st.Transitions)
+	}
+	if d["admin"].Restarts != 2 || d["admin"].Alive {
+		t.Errorf("admin daemon: got %+v, want 2 restarts, not alive (no record)", d["admin"])
 	}
 	if !d["had2"].Alive || d["receiver"].Alive || d["had2"].Phase != "running" {
 		t.Errorf("daemons %+v", st.Daemons)
@@ -71,12 +83,14 @@ func TestGather(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{`"pair":"(D,T)"`, `"last_heard_s":2`, `"bad_mac":12`, `"rtt_ms":0.25`} {
+	for _, key := range []string{`"pair":"(D,T)"`, `"last_heard_s":2`, `"bad_mac":12`, `"rtt_ms":0.25`, `"loss_percent":12.5`,
+		`"resources":[]`, `"transitions":[{"time":"1970-01-01T00:00:05Z","from":"N","to":"T","text":"peer silent"}]`} {
 		if !strings.Contains(string(b), key) {
 			t.Errorf("JSON lacks %s: %s", key, b)
 		}
 	}
-	if txt := st.Text(); !strings.Contains(txt, "pair (D,T)") || !strings.Contains(txt, "HUNG/DEAD") {
+	if txt := st.Text(); !strings.Contains(txt, "pair (D,T)") || !strings.Contains(txt, "HUNG/DEAD") ||
+		!strings.Contains(txt, "loss 12%") || !strings.Contains(txt, "N → T  peer silent") {
 		t.Errorf("text:\n%s", txt)
 	}
 }

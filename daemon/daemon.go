@@ -1,5 +1,5 @@
-// Package daemon is what every had daemon (had1, had2, the sender and the
-// receiver) shares about itself: how it sets up the Go runtime, the
+// Package daemon is what every had daemon (had1, had2, the sender, the
+// receiver, the admin server and the agents) shares about itself: how it sets up the Go runtime, the
 // liveness record it keeps in its own slot of the table, and the start time
 // that tells its PID from a reused one.
 package daemon

@@ -315,11 +315,11 @@ func (c *Cluster) Status(node string) (console.Status, error) {
 	if err != nil {
 		return console.Status{}, fmt.Errorf("hactl status on %s: %w: %s", node, err, out)
 	}
-	var st console.Status
+	var st console.StatusResponse
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		return console.Status{}, fmt.Errorf("hactl status on %s: %w: %s", node, err, out)
 	}
-	return st, nil
+	return st.Local, nil
 }
 
 // ErrTimeout: a condition did not come true in time.

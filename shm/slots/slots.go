@@ -68,6 +68,8 @@ const (
 	ExtraDropInvalid = 4 // authentic but malformed
 	ExtraDropSerial  = 5 // serial garbage bytes and bad CRCs
 	ExtraAccepted    = 6
+	// admin server
+	ExtraAlertSeen = 0 // the last event (slots.Event N) handed to the alerts, so a restart neither repeats nor skips
 )
 
 // Record converts d for shm.Table.Write.
@@ -253,18 +255,24 @@ func seedValue(k wire.Kind) shm.Value {
 //	Data[4] last gap between frames, ns       Data[5] largest gap, ns
 //	Data[6] frames dropped on this path        Data[7] round-trip time, ns (0: unknown)
 //	Data[8] up since (CLOCK_MONOTONIC ns)
+//	Data[9] loss, in thousandths: of the last 100 frames the peer sent (by
+//	        sequence number, seen on any path), how many this path did not
+//	        deliver; frames still on their way count once the path is down
+//	Data[10] frames this path missed, all time (gaps in its sequence numbers)
 type Path struct {
-	Name      string
-	Up        bool
-	LastHeard int64
-	Heard     uint64
-	Late      uint64
-	Downs     uint64
-	LastGap   int64
-	MaxGap    int64
-	Dropped   uint64
-	RTT       int64
-	UpSince   int64
+	Name         string
+	Up           bool
+	LastHeard    int64
+	Heard        uint64
+	Late         uint64
+	Downs        uint64
+	LastGap      int64
+	MaxGap       int64
+	Dropped      uint64
+	RTT          int64
+	UpSince      int64
+	LossPermille uint64
+	Lost         uint64
 }
 
 // Record converts p for shm.Table.Write.
@@ -275,7 +283,7 @@ func (p Path) Record() shm.Record {
 	}
 	r.Data[0], r.Data[1], r.Data[2], r.Data[3] = uint64(p.LastHeard), p.Heard, p.Late, p.Downs
 	r.Data[4], r.Data[5], r.Data[6], r.Data[7] = uint64(p.LastGap), uint64(p.MaxGap), p.Dropped, uint64(p.RTT)
-	r.Data[8] = uint64(p.UpSince)
+	r.Data[8], r.Data[9], r.Data[10] = uint64(p.UpSince), p.LossPermille, p.Lost
 	return r
 }
 
@@ -283,7 +291,7 @@ func (p Path) Record() shm.Record {
 func ParsePath(r shm.Record) Path {
 	return Path{Name: r.Text, Up: r.Value == shm.OK, LastHeard: int64(r.Data[0]), Heard: r.Data[1], Late: r.Data[2],
 		Downs: r.Data[3], LastGap: int64(r.Data[4]), MaxGap: int64(r.Data[5]), Dropped: r.Data[6], RTT: int64(r.Data[7]),
-		UpSince: int64(r.Data[8])}
+		UpSince: int64(r.Data[8]), LossPermille: r.Data[9], Lost: r.Data[10]}
 }
 
 // Admin is SlotAdmin: the operator's latest request. had2 answers in its

@@ -37,7 +37,7 @@ func TestRoundTrips(t *testing.T) {
 	if n, got := ParseMessage(Message(17, f)); n != 17 || got != f {
 		t.Errorf("message: got %d %+v, want 17 %+v", n, got, f)
 	}
-	pa := Path{Name: "udp0", Up: true, LastHeard: 1, Heard: 2, Late: 3, Downs: 4, LastGap: 5, MaxGap: 6, Dropped: 7, RTT: 8, UpSince: 9}
+	pa := Path{Name: "udp0", Up: true, LastHeard: 1, Heard: 2, Late: 3, Downs: 4, LastGap: 5, MaxGap: 6, Dropped: 7, RTT: 8, UpSince: 9, LossPermille: 10, Lost: 11}
 	if got := ParsePath(pa.Record()); got != pa {
 		t.Errorf("path: got %+v, want %+v", got, pa)
 	}
