@@ -212,6 +212,7 @@ func (d *driver) loop(ctx context.Context) error {
 					d.tableEvent(td)
 					if td.Start && td.OK {
 						d.startedAt = shm.Now()
+						d.healthFed = false // report the agents afresh: see fsm's tableDone
 					}
 				}
 				if _, ok := ev.(fsm.Shutdown); ok {

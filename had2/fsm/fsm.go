@@ -439,6 +439,10 @@ func (m *Machine) tableDone(ev TableDone) {
 	case ev.Start && ev.OK:
 		m.on |= ev.Group
 		m.redo &^= ev.Group
+		// A service agent's verdict from before the start is about a
+		// service that was not running yet: forget it; the driver reports
+		// the agents afresh after every start.
+		m.svcErr = false
 	case ev.Start:
 		// A half-started group is stopped, and the node hands over to a
 		// healthy peer or, still wanting it, starts it again at retryAt.
