@@ -6,7 +6,7 @@ PROGS   := ./had1/cmd/had1 ./had2/cmd/had2 ./comm/cmd/had-sender ./comm/cmd/had-
            ./console/cmd/hactl ./tables/cmd/had-tee ./agents/cmd/had-agent ./admin/cmd/had-admin ./e2e/cmd/echod ./e2e/cmd/haddemo ./e2e/cmd/hadbench
 export HAD_BIN := $(BIN)
 
-.PHONY: build test unit e2e demo bench check clean install
+.PHONY: build test unit e2e torture demo bench check clean install
 
 build:
 	@mkdir -p $(BIN)
@@ -18,12 +18,22 @@ test: build
 	$(GO) vet ./...
 	$(GO) test -short -timeout 10m ./...
 	$(GO) test -count=1 -timeout 15m -run . ./e2e/
+	$(GO) test -count=1 -timeout 15m -run '^TestTorture$$' ./e2e/torture/ -torture.seed=1 -torture.trials=3 -torture.steps=12
 
 unit:
 	$(GO) test -short ./...
 
 e2e: build
 	$(GO) test -count=1 -timeout 15m -v ./e2e/
+
+# The fault campaign, long form: TRIALS trials of STEPS random faults, from
+# SEED (default: the clock). Every trial goes to bin/torture/torture.log;
+# a failed one keeps its logs there and prints the command that replays it.
+TRIALS ?= 50
+STEPS  ?= 12
+torture: build
+	$(GO) test -count=1 -timeout 0 -v -run '^TestTorture$$' ./e2e/torture/ -torture.trials=$(TRIALS) \
+		-torture.steps=$(STEPS) $(if $(SEED),-torture.seed=$(SEED))
 
 demo: build
 	$(BIN)/haddemo

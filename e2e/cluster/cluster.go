@@ -49,6 +49,9 @@ type Options struct {
 	Remote bool
 	// Alerts is the body of the [alerts] table.
 	Alerts string
+	// Fencing gives both nodes a required fence command that asks the
+	// test's fence device (ServeFencing) to power the peer off.
+	Fencing bool
 }
 
 // AdminPort is where the admin server listens when Options.Remote is set;
@@ -198,6 +201,13 @@ baud = 115200
 	}
 	if c.Opts.Alerts != "" {
 		cfg += "\n[alerts]\n" + c.Opts.Alerts + "\n"
+	}
+	if c.Opts.Fencing {
+		script, err := c.writeFenceScript()
+		if err != nil {
+			return err
+		}
+		cfg += fmt.Sprintf("\n[fence]\ncommand = \"%s %s\"\ntimeout = \"5s\"\nrequired = true\n", script, peer)
 	}
 	if c.Opts.Agents != "" {
 		cfg += "\n" + c.Opts.Agents + "\n"

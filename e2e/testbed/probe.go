@@ -151,6 +151,14 @@ func (p *Prober) Sent() int {
 	return len(p.sent)
 }
 
+// SentTimes is a copy of when each request so far left the client,
+// indexed by its sequence number.
+func (p *Prober) SentTimes() []time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]time.Time(nil), p.sent...)
+}
+
 // Replies is a copy of every answer so far, in arrival order.
 func (p *Prober) Replies() []Reply {
 	p.mu.Lock()

@@ -465,7 +465,17 @@ func (m *Machine) tableDone(ev TableDone) {
 
 func (m *Machine) fenceDone(ev FenceDone) {
 	if m.phase != phFencing {
-		return // cancelled: the peer spoke up meanwhile
+		// Cancelled: the peer spoke up meanwhile, typically rebooting
+		// while the fence device was at work. A fence that then succeeded
+		// powered it off after it spoke: it is silent now, and waiting a
+		// dead time to notice would keep the service down for nothing
+		// (found by the fault campaign: a node power-cycling repeatedly).
+		// Its next frame, should it still be up, says otherwise.
+		if ev.OK && m.peer.alive {
+			m.alert(LevelWarning, "peer fenced after it was heard: taking it for silent")
+			m.peer.alive = false
+		}
+		return
 	}
 	switch {
 	case ev.OK:

@@ -1,0 +1,283 @@
+package torture
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hadcluster/had/e2e/cluster"
+)
+
+// rig carries the faults out on a cluster. It powers nodes off and on for
+// the plan and for the fence device, and plays init: like systemd's
+// Restart=always, it starts had1 again on a powered node that has none
+// (had2 normally does that itself, within milliseconds).
+type rig struct {
+	c   *cluster.Cluster
+	log func(format string, args ...any)
+
+	mu     sync.Mutex
+	off    map[string]bool      // powered off
+	power  []PowerEvent         // every power change
+	fences []time.Duration      // how long each fencing took
+	noHad1 map[string]time.Time // since when a powered node has had no had1
+	inits  int                  // had1 starts by the init stand-in
+	nodeMu map[string]*sync.Mutex
+}
+
+func newRig(c *cluster.Cluster, log func(string, ...any)) *rig {
+	return &rig{c: c, log: log, off: map[string]bool{}, noHad1: map[string]time.Time{},
+		nodeMu: map[string]*sync.Mutex{"A": {}, "B": {}}}
+}
+
+// powerOff cuts node's power; the event is recorded at the instant of the cut.
+func (r *rig) powerOff(node string) error {
+	r.nodeMu[node].Lock()
+	defer r.nodeMu[node].Unlock()
+	r.mu.Lock()
+	was := r.off[node]
+	r.off[node] = true
+	if !was {
+		r.power = append(r.power, PowerEvent{At: time.Now(), Node: node, On: false})
+	}
+	r.mu.Unlock()
+	if err := r.c.Bed.PowerOff(node); err != nil {
+		return fmt.Errorf("power off %s: %w", node, err)
+	}
+	return nil
+}
+
+// boot powers node on and starts had1 there, unless it is on already.
+func (r *rig) boot(node string) error {
+	r.nodeMu[node].Lock()
+	defer r.nodeMu[node].Unlock()
+	r.mu.Lock()
+	off := r.off[node]
+	r.mu.Unlock()
+	if !off {
+		return nil
+	}
+	if err := r.c.Bed.PowerOn(node); err != nil {
+		return fmt.Errorf("power on %s: %w", node, err)
+	}
+	r.mu.Lock()
+	r.off[node] = false
+	r.power = append(r.power, PowerEvent{At: time.Now(), Node: node, On: true})
+	delete(r.noHad1, node)
+	r.mu.Unlock()
+	if err := r.c.Start(node); err != nil {
+		return fmt.Errorf("start had1 on %s: %w", node, err)
+	}
+	return nil
+}
+
+func (r *rig) isOff(node string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.off[node]
+}
+
+// fence is the fence device: it powers node off and leaves it off until
+// the trial boots it again.
+func (r *rig) fence(node string) error {
+	began := time.Now()
+	err := r.powerOff(node)
+	took := time.Since(began)
+	r.mu.Lock()
+	r.fences = append(r.fences, took)
+	r.mu.Unlock()
+	r.log("    fence device: %s powered off in %v (err %v)", node, took.Round(time.Microsecond), err)
+	return err
+}
+
+// initGrace is how long a powered node may be without had1 before the
+// init stand-in starts one: well past had2's own restart of had1.
+const initGrace = time.Second
+
+// playInit checks every node once; run it periodically.
+func (r *rig) playInit() {
+	for _, node := range cluster.Nodes {
+		r.nodeMu[node].Lock()
+		r.mu.Lock()
+		off := r.off[node]
+		r.mu.Unlock()
+		if off {
+			r.nodeMu[node].Unlock()
+			continue
+		}
+		pids, err := r.pidsOf(node, "had1")
+		now := time.Now()
+		r.mu.Lock()
+		switch since, seen := r.noHad1[node]; {
+		case err != nil || len(pids) > 0:
+			delete(r.noHad1, node)
+		case !seen:
+			r.noHad1[node] = now
+		case now.Sub(since) >= initGrace:
+			delete(r.noHad1, node)
+			r.inits++
+			r.mu.Unlock()
+			r.log("    init: no had1 on %s for %v, starting it", node, initGrace)
+			if err := r.c.Start(node); err != nil {
+				r.log("    init: start had1 on %s: %v", node, err)
+			}
+			r.mu.Lock()
+		}
+		r.mu.Unlock()
+		r.nodeMu[node].Unlock()
+	}
+}
+
+// progNames are the process names (comm) of the roles.
+var progNames = map[string]string{"had1": "had1", "had2": "had2", "sender": "had-sender", "receiver": "had-receiver", "admin": "had-admin"}
+
+// proc is a process found by name, with its start time against PID reuse.
+type proc struct {
+	pid   int
+	start uint64
+}
+
+// pidsOf lists node's processes of role, running or stopped, not zombies.
+func (r *rig) pidsOf(node, role string) ([]proc, error) {
+	pids, err := r.c.Bed.PIDs(node)
+	if err != nil {
+		return nil, err
+	}
+	var out []proc
+	for _, pid := range pids {
+		comm, state, start, ok := procStat(pid)
+		if ok && comm == progNames[role] && state != 'Z' && state != 'X' {
+			out = append(out, proc{pid: pid, start: start})
+		}
+	}
+	return out, nil
+}
+
+// procStat reads a process's name, state and start time from /proc.
+func procStat(pid int) (comm string, state byte, start uint64, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return "", 0, 0, false
+	}
+	s := string(b)
+	open, shut := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || shut < open || shut+2 >= len(s) {
+		return "", 0, 0, false
+	}
+	fields := strings.Fields(s[shut+2:])
+	if len(fields) < 20 {
+		return "", 0, 0, false
+	}
+	start, err = strconv.ParseUint(fields[19], 10, 64)
+	return s[open+1 : shut], fields[0][0], start, err == nil
+}
+
+// signal sends sig to the processes that are still the ones found.
+func signal(ps []proc, sig syscall.Signal) {
+	for _, p := range ps {
+		if _, _, start, ok := procStat(p.pid); ok && start == p.start {
+			_ = syscall.Kill(p.pid, sig)
+		}
+	}
+}
+
+// rolesOf finds the processes of roles on node.
+func (r *rig) rolesOf(node string, roles []string) ([]proc, error) {
+	var all []proc
+	for _, role := range roles {
+		ps, err := r.pidsOf(node, role)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, ps...)
+	}
+	return all, nil
+}
+
+// heartbeatPort is the UDP port of the test cluster's heartbeats.
+const heartbeatPort = 6940
+
+// lossy makes each node drop loss% of its outgoing heartbeat datagrams and
+// duplicate dup% of them (nftables: this kernel has no netem).
+func (r *rig) lossy(loss, dup int) error {
+	for _, node := range cluster.Nodes {
+		peer := r.c.Bed.Addr(otherNode(node))
+		rules := fmt.Sprintf(`table ip torture {
+	chain out {
+		type filter hook output priority 0; policy accept;
+		ip daddr %[1]s udp dport %[2]d numgen random mod 100 < %[3]d dup to %[1]s
+		udp dport %[2]d numgen random mod 100 < %[4]d drop
+	}
+}
+`, peer, heartbeatPort, dup, loss)
+		if err := r.nft(node, rules); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *rig) clean() error {
+	var errs []error
+	for _, node := range cluster.Nodes {
+		if out, err := exec.Command("ip", "netns", "exec", r.c.Bed.NS(node), "nft", "list", "tables").CombinedOutput(); err == nil &&
+			strings.Contains(string(out), "torture") {
+			errs = append(errs, r.nft(node, "delete table ip torture\n"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *rig) nft(node, rules string) error {
+	cmd := exec.Command("ip", "netns", "exec", r.c.Bed.NS(node), "nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(rules)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("nft on %s: %w: %s", node, err, out)
+	}
+	return nil
+}
+
+func otherNode(n string) string {
+	if n == "A" {
+		return "B"
+	}
+	return "A"
+}
+
+// jumpClock steps the wall clock by d. Only the wall clock moves: had's
+// timers, and this harness's, run on the monotonic clock.
+func jumpClock(d time.Duration) error {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_REALTIME, &ts); err != nil {
+		return fmt.Errorf("read the wall clock: %w", err)
+	}
+	ts = unix.NsecToTimespec(ts.Nano() + int64(d))
+	if err := unix.ClockSettime(unix.CLOCK_REALTIME, &ts); err != nil {
+		return fmt.Errorf("step the wall clock: %w", err)
+	}
+	return nil
+}
+
+// starve runs stress-ng with hogs CPU workers until stop is called (or
+// for a little longer than limit, should this process die first).
+func starve(hogs int, limit time.Duration) (stop func() error, err error) {
+	cmd := exec.Command("stress-ng", "--cpu", strconv.Itoa(hogs), "--timeout", strconv.Itoa(int(limit.Seconds())+1)+"s", "--quiet")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start stress-ng: %w", err)
+	}
+	return func() error {
+		// Its own process group: the workers go with it.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		return nil
+	}, nil
+}

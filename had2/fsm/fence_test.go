@@ -1,0 +1,75 @@
+package fsm
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hadcluster/had/comm/wire"
+)
+
+func hasEffect(effs []Effect, kind EffectKind, msg wire.Kind) bool {
+	for _, e := range effs {
+		if e.Kind == kind && (kind != EffSend || e.Msg == msg) {
+			return true
+		}
+	}
+	return false
+}
+
+// The peer reboots while the fence device is at work: it speaks up (its
+// RECOVER cancels the takeover) and the fence then powers it off. The
+// backup must take the fence's success for the peer's silence and take
+// over at once, not a dead time later (found by the fault campaign: node A
+// power-cycling repeatedly).
+func TestFenceAfterThePeerSpokeUp(t *testing.T) {
+	ms := time.Millisecond
+	cfg := Config{Me: 2, Peer: 1, PeerGroup: true, Preferred: 1, AutoFailback: true, Fence: true, FenceRequired: true,
+		Initdead: time.Second, AckTimeout: 50 * ms, Retransmit: 20 * ms, GiveUpWait: time.Second, RetryAfter: time.Second}
+	m := New(cfg, 0)
+	m.Step(1*ms, Heard{Msg: Message{Kind: wire.OK, State: wire.StateNormal, Held: g1, Epoch: 1, Seq: 1}})
+	m.Step(2*ms, Heard{Msg: Message{Kind: wire.RecoverAck, ReqID: 1, State: wire.StateNormal, Held: g1, Epoch: 1, Seq: 2}})
+	if m.State() != wire.StateNormal {
+		t.Fatalf("B after boot: %v, want N", m.State())
+	}
+
+	now := time.Second
+	if !hasEffect(m.Step(now, PeerSilent{}), EffSend, wire.TakeRequest) {
+		t.Fatal("no TAKEREQUEST after OVERTIME")
+	}
+	now += cfg.AckTimeout + ms
+	if !hasEffect(m.Step(now, Tick{}), EffFence, 0) {
+		t.Fatal("no fencing after the TAKEACK wait")
+	}
+	// A, rebooted, asks for its group back while the fence device works.
+	now += 10 * ms
+	if !hasEffect(m.Step(now, Heard{Msg: Message{Kind: wire.Recover, ReqID: 1, State: wire.StateRecover, Epoch: 2, Seq: 1}}), EffSend, wire.RecoverAck) {
+		t.Fatal("the rebooted peer's RECOVER was not acknowledged")
+	}
+	// The fence powers it off after all.
+	now += 10 * ms
+	if !hasEffect(m.Step(now, FenceDone{OK: true}), EffSend, wire.TakeRequest) {
+		t.Fatal("after the fence succeeded, no new TAKEREQUEST: the backup waits a dead time for nothing")
+	}
+	now += cfg.AckTimeout + ms
+	if !hasEffect(m.Step(now, Tick{}), EffFence, 0) {
+		t.Fatal("no fencing of the silent peer")
+	}
+	now += 10 * ms
+	if !hasEffect(m.Step(now, FenceDone{OK: true}), EffStart, 0) {
+		t.Fatal("the backup did not take the group over")
+	}
+
+	// The fence was late but the peer still talks (a power cycle that
+	// reported late): its next frame says it is alive.
+	m2 := New(cfg, 0)
+	m2.Step(1*ms, Heard{Msg: Message{Kind: wire.OK, State: wire.StateNormal, Held: g1, Epoch: 1, Seq: 1}})
+	m2.Step(2*ms, Heard{Msg: Message{Kind: wire.RecoverAck, ReqID: 1, State: wire.StateNormal, Held: g1, Epoch: 1, Seq: 2}})
+	m2.Step(time.Second, PeerSilent{})
+	m2.Step(time.Second+60*ms, Tick{})
+	m2.Step(time.Second+70*ms, Heard{Msg: Message{Kind: wire.Recover, ReqID: 1, State: wire.StateRecover, Epoch: 2, Seq: 1}})
+	m2.Step(time.Second+80*ms, FenceDone{OK: true})
+	m2.Step(time.Second+90*ms, Heard{Msg: Message{Kind: wire.OK, State: wire.StateRecover, Epoch: 2, Seq: 2}})
+	if !m2.peer.alive {
+		t.Error("a frame after the late fence did not bring the peer back")
+	}
+}
