@@ -3,6 +3,7 @@ package torture
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strconv"
@@ -31,11 +32,29 @@ type rig struct {
 	noHad1 map[string]time.Time // since when a powered node has had no had1
 	inits  int                  // had1 starts by the init stand-in
 	nodeMu map[string]*sync.Mutex
+
+	rng   *rand.Rand               // the clock offsets of the boots
+	clock map[string]time.Duration // each node's monotonic clock offset this boot
 }
 
-func newRig(c *cluster.Cluster, log func(string, ...any)) *rig {
+func newRig(c *cluster.Cluster, seed uint64, log func(string, ...any)) *rig {
 	return &rig{c: c, log: log, off: map[string]bool{}, noHad1: map[string]time.Time{},
-		nodeMu: map[string]*sync.Mutex{"A": {}, "B": {}}}
+		nodeMu: map[string]*sync.Mutex{"A": {}, "B": {}},
+		rng:    rand.New(rand.NewPCG(seed, 0x636c6f636b)), clock: map[string]time.Duration{}}
+}
+
+// maxUptime bounds the monotonic clock offsets of the boots.
+const maxUptime = 30 * 24 * time.Hour
+
+// start boots had1 on node with a fresh monotonic clock: each boot runs
+// in a time namespace with a random offset, so the two nodes' monotonic
+// clocks disagree by up to a month and jump at every reboot.
+func (r *rig) start(node string) error {
+	r.mu.Lock()
+	offset := time.Duration(r.rng.Int64N(int64(maxUptime)))
+	r.clock[node] = offset
+	r.mu.Unlock()
+	return r.c.StartClock(node, offset)
 }
 
 // powerOff cuts node's power; the event is recorded at the instant of the cut.
@@ -73,7 +92,7 @@ func (r *rig) boot(node string) error {
 	r.power = append(r.power, PowerEvent{At: time.Now(), Node: node, On: true})
 	delete(r.noHad1, node)
 	r.mu.Unlock()
-	if err := r.c.Start(node); err != nil {
+	if err := r.start(node); err != nil {
 		return fmt.Errorf("start had1 on %s: %w", node, err)
 	}
 	return nil
@@ -124,9 +143,11 @@ func (r *rig) playInit() {
 		case now.Sub(since) >= initGrace:
 			delete(r.noHad1, node)
 			r.inits++
+			offset := r.clock[node]
 			r.mu.Unlock()
 			r.log("    init: no had1 on %s for %v, starting it", node, initGrace)
-			if err := r.c.Start(node); err != nil {
+			// In the node's clock: the processes it adopts keep theirs.
+			if err := r.c.StartClock(node, offset); err != nil {
 				r.log("    init: start had1 on %s: %v", node, err)
 			}
 			r.mu.Lock()

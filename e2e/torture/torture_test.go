@@ -141,3 +141,36 @@ func summary(logLine func(string, ...any), reps []*Report) {
 			fences[len(fences)/2].Round(time.Millisecond), fences[len(fences)-1].Round(time.Millisecond))
 	}
 }
+
+// The campaign's monitors must see a split brain when there is one: with
+// no fence device, cutting both heartbeat paths makes both nodes hold the
+// VIP (the partition is a split brain by construction in a two-node
+// cluster), and the trial must fail on it, from the client's ARP and from
+// the nodes' addresses.
+func TestCampaignSeesSplitBrain(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the fault campaign needs root (network namespaces)")
+	}
+	if testing.Short() {
+		t.Skip("the fault campaign runs on its own")
+	}
+	bin, err := cluster.BinDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := []Step{{Kind: CutBoth, Hold: 2 * time.Second}}
+	rep, err := Run(1, Options{Bin: bin, Dir: t.TempDir(), Plan: plan, NoFencing: true, Log: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("failures: %q", rep.Failures)
+	if rep.DualARP == 0 {
+		t.Error("the client's ARP watcher did not see both nodes answer for the VIP")
+	}
+	if rep.MaxOverlap < time.Second {
+		t.Errorf("the address monitors saw both nodes hold the VIP for %v, want about the 2 s of the partition", rep.MaxOverlap)
+	}
+	if len(rep.Failures) == 0 {
+		t.Error("the trial passed")
+	}
+}

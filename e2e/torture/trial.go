@@ -26,6 +26,11 @@ type Options struct {
 	Kinds []Kind // the faults drawn from
 	// Log receives the trial's running account, a line at a time.
 	Log func(format string, args ...any)
+	// Plan, when set, is carried out instead of the seed's.
+	Plan []Step
+	// NoFencing leaves the fence device out: a partition is then a split
+	// brain by construction (the campaign's check of its own monitors).
+	NoFencing bool
 }
 
 // Report is what a trial found.
@@ -62,18 +67,21 @@ const settleTimeout = 30 * time.Second
 // not be run (the bed could not be built), not that had failed it.
 func Run(seed uint64, o Options) (*Report, error) {
 	began := time.Now()
-	rep := &Report{Seed: seed, Plan: Plan(seed, o.Steps, o.Kinds)}
+	rep := &Report{Seed: seed, Plan: o.Plan}
+	if rep.Plan == nil {
+		rep.Plan = Plan(seed, o.Steps, o.Kinds)
+	}
 	bed, err := testbed.Create(testbed.Options{Dir: o.Dir})
 	if err != nil {
 		return nil, err
 	}
 	defer bed.Close()
-	c, err := cluster.New(bed, o.Bin, cluster.Options{Fencing: true})
+	c, err := cluster.New(bed, o.Bin, cluster.Options{Fencing: !o.NoFencing})
 	if err != nil {
 		return nil, err
 	}
 	timers := config.DefaultTimers()
-	r := newRig(c, o.Log)
+	r := newRig(c, seed, o.Log)
 	defer func() {
 		if err := r.clean(); err != nil {
 			o.Log("cleaning up: %v", err)
@@ -122,7 +130,7 @@ func Run(seed uint64, o Options) (*Report, error) {
 	defer probe.Stop()
 
 	for _, n := range cluster.Nodes {
-		if err := c.Start(n); err != nil {
+		if err := r.start(n); err != nil {
 			return nil, err
 		}
 	}
@@ -331,6 +339,10 @@ func unsettled(c *cluster.Cluster, r *rig, mons map[string]*addrMonitor) string 
 		for _, role := range Roles {
 			if d := cluster.Daemon(st, role); !d.Alive {
 				return fmt.Sprintf("%s's %s is not alive: %+v", n, role, d)
+			}
+			// Exactly one of each: a second had2 or sender is a bug too.
+			if ps, err := r.pidsOf(n, role); err != nil || len(ps) != 1 {
+				return fmt.Sprintf("%s runs %d processes of %s (%v)", n, len(ps), role, err)
 			}
 		}
 	}
