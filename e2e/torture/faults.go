@@ -1,7 +1,6 @@
 package torture
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -33,8 +32,9 @@ type rig struct {
 	inits  int                  // had1 starts by the init stand-in
 	nodeMu map[string]*sync.Mutex
 
-	rng   *rand.Rand               // the clock offsets of the boots
-	clock map[string]time.Duration // each node's monotonic clock offset this boot
+	rng    *rand.Rand               // the clock offsets of the boots, the relays' draws
+	clock  map[string]time.Duration // each node's monotonic clock offset this boot
+	relays []*relay                 // while the LAN is impaired
 }
 
 func newRig(c *cluster.Cluster, seed uint64, log func(string, ...any)) *rig {
@@ -225,37 +225,6 @@ func (r *rig) rolesOf(node string, roles []string) ([]proc, error) {
 
 // heartbeatPort is the UDP port of the test cluster's heartbeats.
 const heartbeatPort = 6940
-
-// lossy makes each node drop loss% of its outgoing heartbeat datagrams and
-// duplicate dup% of them (nftables: this kernel has no netem).
-func (r *rig) lossy(loss, dup int) error {
-	for _, node := range cluster.Nodes {
-		peer := r.c.Bed.Addr(otherNode(node))
-		rules := fmt.Sprintf(`table ip torture {
-	chain out {
-		type filter hook output priority 0; policy accept;
-		ip daddr %[1]s udp dport %[2]d numgen random mod 100 < %[3]d dup to %[1]s
-		udp dport %[2]d numgen random mod 100 < %[4]d drop
-	}
-}
-`, peer, heartbeatPort, dup, loss)
-		if err := r.nft(node, rules); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (r *rig) clean() error {
-	var errs []error
-	for _, node := range cluster.Nodes {
-		if out, err := exec.Command("ip", "netns", "exec", r.c.Bed.NS(node), "nft", "list", "tables").CombinedOutput(); err == nil &&
-			strings.Contains(string(out), "torture") {
-			errs = append(errs, r.nft(node, "delete table ip torture\n"))
-		}
-	}
-	return errors.Join(errs...)
-}
 
 func (r *rig) nft(node, rules string) error {
 	cmd := exec.Command("ip", "netns", "exec", r.c.Bed.NS(node), "nft", "-f", "-")

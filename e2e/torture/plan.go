@@ -25,7 +25,7 @@ const (
 	CutLAN                   // the UDP heartbeat path is cut, then healed
 	CutSerial                // socat dies, then is restarted
 	CutBoth                  // both heartbeat paths are cut, then healed
-	Lossy                    // heartbeat datagrams randomly dropped and duplicated
+	Lossy                    // heartbeat datagrams on the LAN dropped, duplicated, delayed
 	ClockJump                // the wall clock steps forward or back, then back again
 	BootTogether             // both nodes lose power and boot at the same moment
 	Restarts                 // a node power-cycles several times in a row
@@ -84,16 +84,19 @@ var Roles = []string{"had1", "had2", "sender", "receiver", "admin"}
 // Step is one fault with its parameters. Which fields mean something
 // depends on Kind.
 type Step struct {
-	Kind  Kind
-	Node  string        // "A" or "B": the node hit (PowerOff, Kill, Stop, Restarts)
-	Roles []string      // Kill, Stop: one or two of Roles
-	Hold  time.Duration // how long the fault lasts before it is healed
-	Count int           // Restarts: power cycles; DeleteVIP: deletions
-	Loss  int           // Lossy: percent of heartbeat datagrams dropped
-	Dup   int           // Lossy: percent duplicated
-	Jump  time.Duration // ClockJump: the step of the wall clock
-	Hogs  int           // Starve: stress-ng CPU workers
-	Delay time.Duration // before the fault, so it lands at a random phase of the heartbeat
+	Kind    Kind
+	Node    string        // "A" or "B": the node hit (PowerOff, Kill, Stop, Restarts)
+	Roles   []string      // Kill, Stop: one or two of Roles
+	Hold    time.Duration // how long the fault lasts before it is healed
+	Count   int           // Restarts: power cycles; DeleteVIP: deletions
+	Loss    int           // Lossy: percent of heartbeat datagrams dropped
+	Dup     int           // Lossy: percent duplicated
+	Latency time.Duration // Lossy: added to every datagram
+	Jitter  time.Duration // Lossy: and up to this much more, at random (so they reorder)
+	Alone   bool          // Lossy: the serial line is cut meanwhile, the LAN is the only path
+	Jump    time.Duration // ClockJump: the step of the wall clock
+	Hogs    int           // Starve: stress-ng CPU workers
+	Wait    time.Duration // before the fault, so it lands at a random phase of the heartbeat
 }
 
 func (s Step) String() string {
@@ -109,7 +112,10 @@ func (s Step) String() string {
 	case CutLAN, CutSerial, CutBoth, BootTogether:
 		fmt.Fprintf(&b, " for %v", s.Hold)
 	case Lossy:
-		fmt.Fprintf(&b, " %d%% lost %d%% duplicated for %v", s.Loss, s.Dup, s.Hold)
+		fmt.Fprintf(&b, " %d%% lost %d%% duplicated %v+%v late for %v", s.Loss, s.Dup, s.Latency, s.Jitter, s.Hold)
+		if s.Alone {
+			b.WriteString(", serial cut")
+		}
 	case ClockJump:
 		fmt.Fprintf(&b, " by %v for %v", s.Jump, s.Hold)
 	case Restarts:
@@ -148,7 +154,7 @@ func Plan(seed uint64, steps int, kinds []Kind) []Step {
 			deck = slices.Clone(kinds)
 			r.Shuffle(len(deck), func(i, j int) { deck[i], deck[j] = deck[j], deck[i] })
 		}
-		s := Step{Kind: deck[0], Delay: ms(0, 200)}
+		s := Step{Kind: deck[0], Wait: ms(0, 200)}
 		deck = deck[1:]
 		switch s.Kind {
 		case PowerOff:
@@ -161,7 +167,8 @@ func Plan(seed uint64, steps int, kinds []Kind) []Step {
 		case CutLAN, CutSerial, CutBoth:
 			s.Hold = ms(200, 3000)
 		case Lossy:
-			s.Loss, s.Dup, s.Hold = 5+r.IntN(46), r.IntN(31), ms(1000, 5000)
+			s.Loss, s.Dup, s.Hold = r.IntN(51), r.IntN(31), ms(1000, 5000)
+			s.Latency, s.Jitter, s.Alone = ms(0, 150), ms(0, 50), r.IntN(2) == 0
 		case ClockJump:
 			s.Jump = ms(1000, 3600_000)
 			if r.IntN(2) == 0 {

@@ -36,7 +36,7 @@ func TestPlanDealsEveryKind(t *testing.T) {
 func TestPlanParameters(t *testing.T) {
 	for seed := uint64(1); seed < 500; seed++ {
 		for _, s := range Plan(seed, 24, AllKinds()) {
-			bad := s.Delay < 0 || s.Delay > 200*time.Millisecond
+			bad := s.Wait < 0 || s.Wait > 200*time.Millisecond
 			switch s.Kind {
 			case PowerOff, Restarts:
 				bad = bad || (s.Node != "A" && s.Node != "B") || s.Hold <= 0
@@ -47,7 +47,8 @@ func TestPlanParameters(t *testing.T) {
 					bad = bad || !slices.Contains(Roles, r)
 				}
 			case Lossy:
-				bad = bad || s.Loss < 5 || s.Loss > 50 || s.Dup < 0 || s.Dup > 30
+				bad = bad || s.Loss < 0 || s.Loss > 50 || s.Dup < 0 || s.Dup > 30 ||
+					s.Latency < 0 || s.Latency > 150*time.Millisecond || s.Jitter < 0 || s.Jitter > 50*time.Millisecond
 			case ClockJump:
 				bad = bad || s.Jump == 0 || s.Jump < -time.Hour || s.Jump > time.Hour
 			case Starve:
@@ -86,7 +87,8 @@ func TestStepString(t *testing.T) {
 		want string
 	}{
 		{Step{Kind: Stop, Node: "A", Roles: []string{"had1", "had2"}, Hold: time.Second}, "stop A had1+had2 for 1s"},
-		{Step{Kind: Lossy, Loss: 20, Dup: 5, Hold: 2 * time.Second}, "lossy 20% lost 5% duplicated for 2s"},
+		{Step{Kind: Lossy, Loss: 20, Dup: 5, Latency: 30 * time.Millisecond, Jitter: 10 * time.Millisecond, Hold: 2 * time.Second, Alone: true},
+			"lossy 20% lost 5% duplicated 30ms+10ms late for 2s, serial cut"},
 		{Step{Kind: ClockJump, Jump: -time.Minute, Hold: time.Second}, "clock-jump by -1m0s for 1s"},
 		{Step{Kind: Restarts, Node: "B", Count: 3, Hold: 500 * time.Millisecond}, "restarts B 3 times, up 500ms each"},
 	} {

@@ -83,7 +83,7 @@ func Run(seed uint64, o Options) (*Report, error) {
 	timers := config.DefaultTimers()
 	r := newRig(c, seed, o.Log)
 	defer func() {
-		if err := r.clean(); err != nil {
+		if err := r.healLAN(); err != nil {
 			o.Log("cleaning up: %v", err)
 		}
 	}()
@@ -141,7 +141,7 @@ func Run(seed uint64, o Options) (*Report, error) {
 
 	for i, s := range rep.Plan {
 		o.Log("step %d: %v", i+1, s)
-		time.Sleep(s.Delay)
+		time.Sleep(s.Wait)
 		from := time.Now()
 		takeovers := countTakeovers(c)
 		if err := apply(r, c, mons, s); err != nil {
@@ -249,7 +249,13 @@ func apply(r *rig, c *cluster.Cluster, mons map[string]*addrMonitor, s Step) err
 		heal := func() error { return errors.Join(c.Bed.RestoreUDP(), c.Bed.RestoreSerial()) }
 		return hold(cut, heal, s.Hold)
 	case Lossy:
-		return hold(func() error { return r.lossy(s.Loss, s.Dup) }, r.clean, s.Hold)
+		imp := impairment{loss: s.Loss, dup: s.Dup, latency: s.Latency, jitter: s.Jitter}
+		cut, heal := func() error { return r.impairLAN(imp) }, r.healLAN
+		if s.Alone {
+			cut = func() error { return errors.Join(c.Bed.CutSerial(), r.impairLAN(imp)) }
+			heal = func() error { return errors.Join(r.healLAN(), c.Bed.RestoreSerial()) }
+		}
+		return hold(cut, heal, s.Hold)
 	case ClockJump:
 		return hold(func() error { return jumpClock(s.Jump) }, func() error { return jumpClock(-s.Jump) }, s.Hold)
 	case BootTogether:
