@@ -73,3 +73,63 @@ func TestFenceAfterThePeerSpokeUp(t *testing.T) {
 		t.Error("a frame after the late fence did not bring the peer back")
 	}
 }
+
+// Frames of a fenced boot of the peer that arrive after the fence (held
+// up in a serial line's buffers) are stale: they must not make the taker
+// think the peer holds its group again and hand it back (found by the
+// fault campaign: the backup released the group to a powered-off peer
+// three times in a row). A new boot of the peer is heard as usual.
+func TestStaleFramesAfterFence(t *testing.T) {
+	ms := time.Millisecond
+	cfg := Config{Me: 2, Peer: 1, PeerGroup: true, Preferred: 1, AutoFailback: true, Fence: true, FenceRequired: true,
+		Initdead: time.Second, AckTimeout: 50 * ms, Retransmit: 20 * ms, GiveUpWait: time.Second, RetryAfter: time.Second}
+	m := New(cfg, 0)
+	m.Step(1*ms, Heard{Msg: Message{Kind: wire.OK, State: wire.StateNormal, Held: g1, Epoch: 7, Seq: 1}})
+	m.Step(2*ms, Heard{Msg: Message{Kind: wire.RecoverAck, ReqID: 1, State: wire.StateNormal, Held: g1, Epoch: 7, Seq: 2}})
+	now := time.Second
+	m.Step(now, PeerSilent{})
+	now += cfg.AckTimeout + ms
+	m.Step(now, Tick{})
+	now += 10 * ms
+	m.Step(now, FenceDone{OK: true})
+	now += 10 * ms
+	m.Step(now, TableDone{Group: g1, Start: true, OK: true})
+	if m.Held() != g1 {
+		t.Fatalf("after the fence: holding %v, want g1", m.Held())
+	}
+	// A frame of the fenced boot, newer than any seen, says A holds g1.
+	now += 300 * ms
+	for _, e := range m.Step(now, Heard{Msg: Message{Kind: wire.OK, State: wire.StateNormal, Held: g1, Epoch: 7, Seq: 40}}) {
+		if e.Kind == EffStop {
+			t.Fatalf("released g1 on a stale frame of the fenced boot: %v", e)
+		}
+	}
+	if m.peer.alive {
+		t.Error("a stale frame of the fenced boot made the peer alive")
+	}
+	// Restarted had2 keeps knowing.
+	r, err := Restore(cfg, m.Snapshot(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.deadEpoch != 7 {
+		t.Errorf("restored dead epoch %d, want 7", r.deadEpoch)
+	}
+	// A's next boot is heard, and gets its group back.
+	now += 500 * ms
+	if !hasEffect(r.Step(now, Heard{Msg: Message{Kind: wire.Recover, ReqID: 1, State: wire.StateRecover, Epoch: 8, Seq: 1}}), EffStop, 0) {
+		t.Error("the peer's new boot asking for its group back was not heard")
+	}
+}
+
+// A snapshot of the release before (version 1, 160 bytes) restores.
+func TestRestoreVersion1Snapshot(t *testing.T) {
+	cfg := Config{Me: 1, Peer: 2, OwnGroup: true, Preferred: 1, AutoFailback: true, Initdead: time.Second,
+		AckTimeout: 50 * time.Millisecond, Retransmit: 20 * time.Millisecond, GiveUpWait: time.Second, RetryAfter: time.Second}
+	b := New(cfg, 0).Snapshot()[:snapV1Size]
+	b[0] = 1
+	m, err := Restore(cfg, b, time.Second)
+	if err != nil || m.deadEpoch != 0 {
+		t.Fatalf("restore of a version 1 snapshot: %v, dead epoch %v", err, m)
+	}
+}

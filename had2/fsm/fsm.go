@@ -90,7 +90,9 @@ type Machine struct {
 	failed           wire.Groups // groups whose start failed; not retried before retryAt
 	retryAt          time.Duration
 	fenceRetryAt     time.Duration
-	hold             bool // standby by choice: do not recover on our own
+	fenceEpoch       uint64 // the peer's boot epoch when the fence command started
+	deadEpoch        uint64 // the peer's boot epochs up to this one were fenced: their frames are stale
+	hold             bool   // standby by choice: do not recover on our own
 	agentsOK         bool
 	svcErr           bool // a critical service agent reports ERROR now
 	serviceFail      bool // it did while this node ran its own group; sticks until the agent is OK
@@ -290,6 +292,8 @@ func (m *Machine) resendEvery() time.Duration {
 func (m *Machine) heard(msg Message) {
 	p := &m.peer
 	switch {
+	case msg.Epoch <= m.deadEpoch:
+		return // sent by a boot of the peer that was since fenced
 	case msg.Epoch < p.epoch:
 		return // a frame from before the peer's last boot
 	case msg.Epoch == p.epoch && p.heard && msg.Seq <= p.seq:
@@ -471,14 +475,21 @@ func (m *Machine) fenceDone(ev FenceDone) {
 		// dead time to notice would keep the service down for nothing
 		// (found by the fault campaign: a node power-cycling repeatedly).
 		// Its next frame, should it still be up, says otherwise.
-		if ev.OK && m.peer.alive {
-			m.alert(LevelWarning, "peer fenced after it was heard: taking it for silent")
-			m.peer.alive = false
+		if ev.OK {
+			m.deadEpoch = max(m.deadEpoch, m.fenceEpoch)
+			if m.peer.alive {
+				m.alert(LevelWarning, "peer fenced after it was heard: taking it for silent")
+				m.peer.alive = false
+			}
 		}
 		return
 	}
 	switch {
 	case ev.OK:
+		// Powered off: whatever still arrives from that boot of the peer
+		// was sent before, and held up on the way (a serial line's
+		// buffers drain for seconds). Only a new boot speaks for it now.
+		m.deadEpoch = max(m.deadEpoch, m.fenceEpoch)
 		m.alert(LevelInfo, "peer fenced")
 		m.takeAll(true, "peer silent and fenced")
 	case !m.cfg.FenceRequired:
@@ -701,6 +712,7 @@ func (m *Machine) timers() {
 			if !m.peer.alive {
 				if m.cfg.Fence {
 					m.setPhase(phFencing)
+					m.fenceEpoch = m.peer.epoch
 					m.emit(Effect{Kind: EffFence})
 					return
 				}

@@ -13,12 +13,17 @@ import (
 // SnapshotSize is the length of Snapshot's output. had2 keeps it in the
 // shared table so that a restarted had2 carries on where the old one was,
 // invisibly to the peer.
-const SnapshotSize = 160
+const SnapshotSize = 176
 
 // ErrSnapshot is returned by Restore for bytes it cannot use.
 var ErrSnapshot = errors.New("fsm: bad snapshot")
 
-const snapVersion = 1
+// snapVersion 2 added the fence epochs; a version 1 snapshot (a had2 of
+// the release before, during a rolling upgrade) restores with none.
+const (
+	snapVersion = 2
+	snapV1Size  = 160
+)
 
 // snap is the fixed binary form of a Machine. Only fixed-size fields: it is
 // written with encoding/binary.
@@ -46,6 +51,7 @@ type snap struct {
 	LastAckKind, Bits2                           uint8
 	Redo                                         uint16
 	_                                            [2]uint8
+	FenceEpoch, DeadEpoch                        uint64
 }
 
 // Bits of snap.Bits.
@@ -83,6 +89,7 @@ func (m *Machine) Snapshot() []byte {
 		PeerHeld:       uint16(m.peer.held),
 		HandledTakeReq: m.handledTakeReq, HandledRecover: m.handledRecover, HandledTakeover: m.handledTakeover,
 		LastAckID: m.lastAckID, LastAckKind: uint8(m.lastAckKind), Redo: uint16(m.redo),
+		FenceEpoch: m.fenceEpoch, DeadEpoch: m.deadEpoch,
 	}
 	set := func(bit uint8, on bool) {
 		if on {
@@ -127,6 +134,9 @@ func (m *Machine) Snapshot() []byte {
 // that was running when the old process died is run again: a start is
 // redone (starting what runs already succeeds), a stop is redone.
 func Restore(cfg Config, b []byte, now time.Duration) (*Machine, error) {
+	if len(b) >= snapV1Size && len(b) < SnapshotSize && b[0] == 1 {
+		b = append(b[:snapV1Size:snapV1Size], make([]byte, SnapshotSize-snapV1Size)...)
+	}
 	if len(b) < SnapshotSize {
 		return nil, fmt.Errorf("%w: %d bytes, want %d", ErrSnapshot, len(b), SnapshotSize)
 	}
@@ -134,7 +144,7 @@ func Restore(cfg Config, b []byte, now time.Duration) (*Machine, error) {
 	if err := binary.Read(bytes.NewReader(b[:SnapshotSize]), binary.LittleEndian, &s); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
 	}
-	if s.Version != snapVersion || s.Phase < uint8(phBoot) || s.Phase > uint8(phFailed) || s.NAcks > 2 {
+	if s.Version < 1 || s.Version > snapVersion || s.Phase < uint8(phBoot) || s.Phase > uint8(phFailed) || s.NAcks > 2 {
 		return nil, fmt.Errorf("%w: version %d, phase %d, acks %d", ErrSnapshot, s.Version, s.Phase, s.NAcks)
 	}
 	m := &Machine{cfg: cfg, now: now, unservedSince: -1}
@@ -170,6 +180,7 @@ func Restore(cfg Config, b []byte, now time.Duration) (*Machine, error) {
 	m.peer.alive = m.peer.heard
 	m.handledTakeReq, m.handledRecover, m.handledTakeover = s.HandledTakeReq, s.HandledRecover, s.HandledTakeover
 	m.lastAckID, m.lastAckKind = s.LastAckID, wire.Kind(s.LastAckKind)
+	m.fenceEpoch, m.deadEpoch = s.FenceEpoch, s.DeadEpoch
 	// A table that was running when the old process died may have done
 	// any part of its work: the group counts as held until it is run
 	// again. An interrupted stop is redone by the usual stop; an
