@@ -35,6 +35,8 @@ type rig struct {
 	rng    *rand.Rand               // the clock offsets of the boots, the relays' draws
 	clock  map[string]time.Duration // each node's monotonic clock offset this boot
 	relays []*relay                 // while the LAN is impaired
+	later  sync.WaitGroup           // the fence device's pending reboots
+	closed bool
 }
 
 func newRig(c *cluster.Cluster, seed uint64, log func(string, ...any)) *rig {
@@ -104,17 +106,47 @@ func (r *rig) isOff(node string) bool {
 	return r.off[node]
 }
 
-// fence is the fence device: it powers node off and leaves it off until
-// the trial boots it again.
+// fenceReboot is how long a node the fence device reset stays off before
+// it boots again (a quick machine; the plan may boot it earlier).
+const fenceReboot = time.Second
+
+// fence is the fence device, a reset: it powers node off and boots it
+// fenceReboot later. A node the plan has powered off already stays off:
+// the plan boots it.
 func (r *rig) fence(node string) error {
 	began := time.Now()
+	wasOff := r.isOff(node)
 	err := r.powerOff(node)
 	took := time.Since(began)
 	r.mu.Lock()
 	r.fences = append(r.fences, took)
 	r.mu.Unlock()
 	r.log("    fence device: %s powered off in %v (err %v)", node, took.Round(time.Microsecond), err)
+	if err == nil && !wasOff {
+		r.later.Add(1)
+		time.AfterFunc(fenceReboot, func() {
+			defer r.later.Done()
+			r.mu.Lock()
+			closed := r.closed
+			r.mu.Unlock()
+			if closed {
+				return
+			}
+			if err := r.boot(node); err != nil {
+				r.log("    fence device: boot %s: %v", node, err)
+			}
+		})
+	}
 	return err
+}
+
+// close stops the rig's own doings (the fence device's reboots) before
+// the bed goes.
+func (r *rig) close() {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	r.later.Wait()
 }
 
 // initGrace is how long a powered node may be without had1 before the
@@ -158,7 +190,8 @@ func (r *rig) playInit() {
 }
 
 // progNames are the process names (comm) of the roles.
-var progNames = map[string]string{"had1": "had1", "had2": "had2", "sender": "had-sender", "receiver": "had-receiver", "admin": "had-admin"}
+var progNames = map[string]string{"had1": "had1", "had2": "had2", "sender": "had-sender", "receiver": "had-receiver",
+	"admin": "had-admin", "agent": "had-agent"}
 
 // proc is a process found by name, with its start time against PID reuse.
 type proc struct {

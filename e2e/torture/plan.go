@@ -78,8 +78,9 @@ func AllKinds() []Kind {
 	return ks
 }
 
-// Roles are the had processes of a node that Kill and Stop pick from.
-var Roles = []string{"had1", "had2", "sender", "receiver", "admin"}
+// Roles are the had processes of a node that Kill and Stop pick from:
+// the daemons and the node's one agent (a stats agent).
+var Roles = []string{"had1", "had2", "sender", "receiver", "admin", "agent"}
 
 // Step is one fault with its parameters. Which fields mean something
 // depends on Kind.

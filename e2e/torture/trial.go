@@ -76,12 +76,13 @@ func Run(seed uint64, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer bed.Close()
-	c, err := cluster.New(bed, o.Bin, cluster.Options{Fencing: !o.NoFencing})
+	c, err := cluster.New(bed, o.Bin, cluster.Options{Fencing: !o.NoFencing, Agents: "[[agent]]\nname = \"stats\"\nkind = \"stats\"\n"})
 	if err != nil {
 		return nil, err
 	}
 	timers := config.DefaultTimers()
 	r := newRig(c, seed, o.Log)
+	defer r.close()
 	defer func() {
 		if err := r.healLAN(); err != nil {
 			o.Log("cleaning up: %v", err)
@@ -342,8 +343,11 @@ func unsettled(c *cluster.Cluster, r *rig, mons map[string]*addrMonitor) string 
 		if st.Node.State != "N" || st.Node.Held != want[n] || st.Pair != "(N,N)" {
 			return fmt.Sprintf("%s is %s holding %s, pair %s", n, st.Node.State, st.Node.Held, st.Pair)
 		}
+		if len(st.Agents) != 1 || st.Agents[0].Value == "none" {
+			return fmt.Sprintf("%s's agent has no fresh result: %+v", n, st.Agents)
+		}
 		for _, role := range Roles {
-			if d := cluster.Daemon(st, role); !d.Alive {
+			if d := cluster.Daemon(st, role); role != "agent" && !d.Alive {
 				return fmt.Sprintf("%s's %s is not alive: %+v", n, role, d)
 			}
 			// Exactly one of each: a second had2 or sender is a bug too.
