@@ -160,7 +160,11 @@ func Run(seed uint64, o Options) (*Report, error) {
 		if err != nil {
 			rep.Failures = append(rep.Failures, fmt.Sprintf("step %d (%v): not back to (N,N) with A serving within %v: %v", i+1, s, settleTimeout, err))
 		}
-		sr.Outage, sr.Bound = judgeOutages(probe, r.powerEvents(), r.maxFence(), timers, from, time.Now())
+		var flapping Span
+		if s.Kind == Restarts {
+			flapping = Span{From: from, To: r.lastBoot(s.Node)}
+		}
+		sr.Outage, sr.Bound = judgeOutages(probe, r.powerEvents(), flapping, r.maxFence(), timers, from, time.Now())
 		if sr.Outage > sr.Bound {
 			rep.Failures = append(rep.Failures, fmt.Sprintf("step %d (%v): the client went unanswered for %v, more than %v", i+1, s, sr.Outage.Round(time.Millisecond), sr.Bound.Round(time.Millisecond)))
 		}
@@ -364,12 +368,24 @@ func unsettled(c *cluster.Cluster, r *rig, mons map[string]*addrMonitor) string 
 
 // judgeOutages finds the client's outages in [from, to] and returns the
 // one closest to (or furthest over) its bound, with the bound.
-func judgeOutages(p *testbed.Prober, power []PowerEvent, fence time.Duration, t config.Timers, from, to time.Time) (longest, bound time.Duration) {
+func judgeOutages(p *testbed.Prober, power []PowerEvent, flapping Span, fence time.Duration, t config.Timers, from, to time.Time) (longest, bound time.Duration) {
 	answered := map[uint64]bool{}
 	for _, r := range p.Replies() {
 		answered[r.Seq] = true
 	}
-	return worstOutage(Within(Outages(p.SentTimes(), answered, 2), from, to), power, fence, t)
+	return worstOutage(Within(Outages(p.SentTimes(), answered, 2), from, to), power, flapping, fence, t)
+}
+
+// lastBoot is when node last got power.
+func (r *rig) lastBoot(node string) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := len(r.power) - 1; i >= 0; i-- {
+		if e := r.power[i]; e.Node == node && e.On {
+			return e.At
+		}
+	}
+	return time.Time{}
 }
 
 func (r *rig) powerEvents() []PowerEvent {

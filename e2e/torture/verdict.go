@@ -156,12 +156,15 @@ const tableBudget = 300 * time.Millisecond
 // and the bound. A takeover after silence takes the dead time, the TAKEACK
 // wait, the fencing and the table; time when no node had power does not
 // count against had, but booting then does (initdead, when the nodes do
-// not hear each other at once). With no outage, the bound is a failover's.
-func worstOutage(outages []Outage, power []PowerEvent, fence time.Duration, t config.Timers) (longest, bound time.Duration) {
+// not hear each other at once). Neither does time within flapping, while
+// a node reboots faster than it can be declared dead: the service must be
+// back a failover after it stopped. With no outage, the bound is a
+// failover's.
+func worstOutage(outages []Outage, power []PowerEvent, flapping Span, fence time.Duration, t config.Timers) (longest, bound time.Duration) {
 	failover := t.Deadtime + t.AckTimeout + fence + tableBudget
 	bound = failover
 	for i, o := range outages {
-		allowed := failover
+		allowed := failover + flapping.clip(o.Span)
 		if dark := darkness(power, o.Span); dark > 0 {
 			allowed = dark + t.Initdead + tableBudget + time.Second
 		}

@@ -100,9 +100,11 @@ func TestOutageBounds(t *testing.T) {
 			600 * time.Millisecond, failover},
 		{"both dark", []Outage{{Span: Span{at(990), at(2500)}}},
 			1510 * time.Millisecond, 500*time.Millisecond + timers.Initdead + tableBudget + time.Second},
+		{"flapping", []Outage{{Span: Span{at(3000), at(4000)}}}, time.Second, failover + 700*time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			longest, bound := worstOutage(tc.outages, power, fence, timers)
+			flapping := Span{at(2900), at(3700)}
+			longest, bound := worstOutage(tc.outages, power, flapping, fence, timers)
 			if longest != tc.longest || bound != tc.bd {
 				t.Errorf("got %v (bound %v); want %v (bound %v)", longest, bound, tc.longest, tc.bd)
 			}
