@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -89,14 +90,21 @@ func Run(seed uint64, o Options) (*Report, error) {
 		}
 	}()
 
+	// The fence device and init play until the trial ends, and are gone
+	// before the bed is.
 	ctx, cancel := context.WithCancel(context.Background())
+	var players sync.WaitGroup
+	defer players.Wait()
 	defer cancel()
+	players.Add(2)
 	go func() {
+		defer players.Done()
 		if err := c.ServeFencing(ctx, r.fence); err != nil {
 			o.Log("fence device stopped: %v", err)
 		}
 	}()
 	go func() {
+		defer players.Done()
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
 		for {
