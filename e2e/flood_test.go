@@ -187,6 +187,9 @@ func TestFlood(t *testing.T) {
 	if w.maxUnheard >= 350*time.Millisecond { // the default dead time
 		t.Errorf("during the flood the peer went unheard for %v: a dead time's worth", w.maxUnheard)
 	}
+	if w.aMoved != "" {
+		t.Errorf("during the flood A was %s", w.aMoved)
+	}
 	if w.overtime || w.bHeld != 0 {
 		t.Errorf("during the flood: OVERTIME at A %v, B held %v: the flood cost a real heartbeat's worth", w.overtime, w.bHeld)
 	}
@@ -523,6 +526,7 @@ type pairWatch struct {
 	maxUnheard time.Duration
 	overtime   bool        // A's receiver declared OVERTIME
 	bHeld      wire.Groups // groups B published as held
+	aMoved     string      // A published something but N holding g1 (the first such)
 }
 
 func (w pairWatch) upShare(i int) float64 { return 100 * float64(w.up[i]) / float64(max(w.polls, 1)) }
@@ -565,6 +569,10 @@ func watchPair(ta, tb *shm.Table) *pairWatcher {
 			}
 			r, _ = tb.Read(shm.SlotSend)
 			w.bHeld |= slots.ParseSend(r).Held
+			r, _ = ta.Read(shm.SlotSend)
+			if a := slots.ParseSend(r); w.aMoved == "" && (a.State != wire.StateNormal || a.Held != wire.GroupOf(1)) {
+				w.aMoved = fmt.Sprintf("%v holding %v", a.State, a.Held)
+			}
 		}
 	}()
 	return pw
