@@ -65,7 +65,7 @@ func TestFlood(t *testing.T) {
 	recv := cluster.Daemon(before, "receiver")
 	ta, tb := openTable(t, c, "A"), openTable(t, c, "B")
 	peerBefore := slots.ParsePeer(mustSlot(t, ta, shm.SlotPeer))
-	lanBefore := slots.ParsePath(mustSlot(t, ta, shm.SlotPath0))
+	lanBefore, serialBefore := slots.ParsePath(mustSlot(t, ta, shm.SlotPath0)), slots.ParsePath(mustSlot(t, ta, shm.SlotPath0+1))
 	kernelBefore := udpSocketDrops(t, int(recv.PID), 6940)
 
 	captured := captureFrames(t, c, 5)
@@ -150,12 +150,19 @@ func TestFlood(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, b0 := after.Drops, before.Drops
-	lan := slots.ParsePath(mustSlot(t, ta, shm.SlotPath0))
+	lan, serial := slots.ParsePath(mustSlot(t, ta, shm.SlotPath0)), slots.ParsePath(mustSlot(t, ta, shm.SlotPath0+1))
+	// A path's count holds the frames it dropped and, for UDP, the
+	// datagrams from foreign addresses, dropped before any decoding.
+	decoded := (d.MAC - b0.MAC) + (d.Cluster - b0.Cluster) + (d.Replay - b0.Replay) + (d.Short - b0.Short) + (d.Invalid - b0.Invalid)
+	foreign := int64(lan.Dropped-lanBefore.Dropped) - int64(decoded-(serial.Dropped-serialBefore.Dropped))
 	kernel := udpSocketDrops(t, int(recv.PID), 6940) - kernelBefore
-	t.Logf("drops at A: bad MAC +%d, other cluster +%d, replay +%d, truncated/oversized +%d, invalid +%d, serial garbage bytes +%d; "+
-		"lan path (foreign source included) +%d; by the kernel (socket buffer full) +%d of %d datagrams sent",
-		d.MAC-b0.MAC, d.Cluster-b0.Cluster, d.Replay-b0.Replay, d.Short-b0.Short, d.Invalid-b0.Invalid, d.Serial-b0.Serial,
-		lan.Dropped-lanBefore.Dropped, kernel, sentUDP)
+	t.Logf("drops at A: bad MAC +%d, other cluster +%d, replay +%d, truncated/oversized +%d, invalid +%d (of them on the serial line %d), "+
+		"serial garbage bytes +%d; from a foreign address +%d; by the kernel (socket buffer full) +%d; of %d datagrams sent",
+		d.MAC-b0.MAC, d.Cluster-b0.Cluster, d.Replay-b0.Replay, d.Short-b0.Short, d.Invalid-b0.Invalid, serial.Dropped-serialBefore.Dropped,
+		d.Serial-b0.Serial, foreign, kernel, sentUDP)
+	if foreign <= 0 {
+		t.Errorf("no datagram from the client's address was counted as foreign (%d)", foreign)
+	}
 	// The peer's heartbeats share the fate of the flood's datagrams in the
 	// socket's queue: with the default 208 KiB buffer a few 64 KiB
 	// datagrams filled it and about half of everything, heartbeats
