@@ -89,3 +89,30 @@ install: build
 			"$$(head -c 32 /dev/urandom | base64)" >$(DESTDIR)$(CONFDIR)/authkeys && \
 		chmod 0600 $(DESTDIR)$(CONFDIR)/authkeys && \
 		echo "generated $(DESTDIR)$(CONFDIR)/authkeys: copy it to the peer node"; }
+
+# Every fuzz target, FUZZTIME each (go fuzzes one target per run), one
+# after the other. FUZZMINIMIZE bounds the minimising of each new input,
+# which at go's default of 60s can take longer than the run. The list
+# must name every Fuzz function of the tree: the target checks.
+FUZZTIME     ?= 10s
+FUZZMINIMIZE ?= 100x
+FUZZ_TARGETS := comm:FuzzReceiver comm/wire:FuzzDecode comm/wire:FuzzDeframer \
+                config:FuzzParse config:FuzzKeyfile node:FuzzLoad \
+                tables:FuzzParse tables:FuzzTokenize tables:FuzzParseTeeConfig \
+                shm:FuzzReadSlot shm:FuzzAttach \
+                agents:FuzzParseStats agents:FuzzParseProcStat agents:FuzzParsePIDFile \
+                alerts:FuzzCompose e2e/testbed:FuzzParseNeigh e2e/testbed:FuzzDecodeReply
+
+.PHONY: fuzz
+fuzz:
+	@found="$$(grep -rEo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | sed -E 's#^\./(.*)/[^/]*:func #\1:#' | sort -u)"; \
+	listed="$$(printf '%s\n' $(FUZZ_TARGETS) | sort -u)"; \
+	if [ "$$found" != "$$listed" ]; then \
+		echo "fuzz: FUZZ_TARGETS and the tree's Fuzz functions differ (< tree, > list):"; \
+		printf '%s\n' "$$found" >.fuzz-found; printf '%s\n' "$$listed" >.fuzz-listed; \
+		diff .fuzz-found .fuzz-listed; rm -f .fuzz-found .fuzz-listed; exit 1; \
+	fi
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $$t"; \
+		$(GO) test -run '^$$' -parallel=1 -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./$${t%%:*}/; \
+	done

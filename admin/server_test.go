@@ -323,6 +323,35 @@ func TestRemoteToken(t *testing.T) {
 			t.Errorf("%s: 401 body %q lacks the JSON error", tt.name, body)
 		}
 	}
+	// Requests to act, without the token or with a wrong one, or with the
+	// token anywhere but in a bearer header, are refused before had2
+	// hears of them.
+	for _, tok := range []string{"", "admintest-token-0123456780", "x", admintest.Token + "x"} {
+		if code, body := get(t, hc, "POST", base+"/v1/takeover", tok); code != http.StatusUnauthorized {
+			t.Errorf("takeover with token %q: got %d %s, want 401", tok, code, body)
+		}
+	}
+	for _, hdr := range []string{"Basic " + admintest.Token, admintest.Token, "Bearer"} {
+		req, err := http.NewRequest("POST", base+"/v1/standby?token="+admintest.Token, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", hdr)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("standby with Authorization %q: got %d, want 401", hdr, resp.StatusCode)
+		}
+	}
+	if cmds := h.Commands(); len(cmds) != 0 {
+		t.Errorf("had2 got %v from requests without the token", cmds)
+	}
+	if code, body := get(t, hc, "POST", base+"/v1/takeover", admintest.Token); code != http.StatusOK || len(h.Commands()) != 1 {
+		t.Errorf("takeover with the token: got %d %s and had2 got %v, want 200 and one command", code, body, h.Commands())
+	}
 	// The metrics the contract names.
 	_, body := get(t, hc, "GET", base+"/metrics", admintest.Token)
 	for _, name := range []string{`had_state{node="alpha"} 1`, "had_peer_alive 1", "had_transitions_total 1",

@@ -108,6 +108,19 @@ func (r *Receiver) handle(i int, b []byte, now, wall int64) {
 
 // lateCopy reports whether f, which the replay window refused, is a copy
 // of a recent frame not yet seen on path i.
+//
+// A replay of such a frame (an attacker on the LAN who captured the peer's
+// frames while this end of the path was deaf) is indistinguishable from a
+// slow copy, and is credited the same way, on purpose: refusing it would
+// also refuse the serial line's genuine late copies and show a working path
+// as lost. What the credit can buy is bounded: it needs a frame with the
+// key's MAC of the peer's current epoch, at most recentWindow behind the
+// newest accepted one; each such frame counts once per path (the second
+// copy is a replay); and it only marks path i heard (its slot, the console,
+// the path up/down alert). It is never news: SlotPeer, the message ring
+// and the peer's silence clock are untouched, so it can neither reach
+// had2's state machine nor hold off OVERTIME (TestReceiverReplayedLateCopyCreditsOnce,
+// FuzzReceiver).
 func (r *Receiver) lateCopy(i int, f *wire.Frame) bool {
 	if f.Epoch != r.replay.Epoch || r.replay.Seq-f.Seq >= recentWindow {
 		return false

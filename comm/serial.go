@@ -166,14 +166,8 @@ func (s *Serial) write(p []byte) {
 // returns net.ErrClosed once the path is closed.
 func (s *Serial) Recv() ([]byte, error) {
 	for {
-		p, ok := s.d.Next()
-		s.countNoise()
-		if ok {
+		if p, ok := s.next(); ok {
 			return p, nil
-		}
-		if len(s.pending) > 0 {
-			s.pending = s.pending[s.d.Feed(s.pending):]
-			continue
 		}
 		x, err := s.ports.acquire()
 		if errors.Is(err, net.ErrClosed) {
@@ -191,6 +185,23 @@ func (s *Serial) Recv() ([]byte, error) {
 			return nil, net.ErrClosed
 		}
 		s.pending = s.rbuf[:max(n, 0)]
+	}
+}
+
+// next returns the next good payload in the bytes read so far (pending
+// and the deframer's buffer), or false once they hold no more: then the
+// line must be read again.
+func (s *Serial) next() ([]byte, bool) {
+	for {
+		p, ok := s.d.Next()
+		s.countNoise()
+		if ok {
+			return p, true
+		}
+		if len(s.pending) == 0 {
+			return nil, false
+		}
+		s.pending = s.pending[s.d.Feed(s.pending):]
 	}
 }
 

@@ -54,7 +54,7 @@ var _ Link = (*UDP)(nil)
 // ListenUDP returns the receiver's end of path p: a socket bound to
 // p.Local.
 func ListenUDP(p config.UDPPath, log zerolog.Logger) (*UDP, error) {
-	return newUDP(p, p.Local, log)
+	return newUDP(p, p.Local, rxBuffer, log)
 }
 
 // DialUDP returns the sender's end of path p: a socket bound to p.Local's
@@ -67,10 +67,11 @@ func DialUDP(p config.UDPPath, log zerolog.Logger) (*UDP, error) {
 			local = netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
 		}
 	}
-	return newUDP(p, local, log)
+	return newUDP(p, local, 0, log)
 }
 
-func newUDP(p config.UDPPath, local netip.AddrPort, log zerolog.Logger) (*UDP, error) {
+// newUDP makes the link; rcvbuf > 0 sets the socket's receive buffer.
+func newUDP(p config.UDPPath, local netip.AddrPort, rcvbuf int, log zerolog.Logger) (*UDP, error) {
 	peer := netip.AddrPortFrom(p.Peer.Addr().Unmap(), p.Peer.Port())
 	if !peer.IsValid() {
 		return nil, fmt.Errorf("open udp path %s: invalid peer address %s", p.Name, p.Peer)
@@ -84,7 +85,7 @@ func newUDP(p config.UDPPath, local netip.AddrPort, log zerolog.Logger) (*UDP, e
 		u.txErr = unix.Sendto(int(fd), u.tx, 0, u.txTo)
 		return true // never wait for the socket to drain: busy is a drop
 	}
-	u.socks = newReopener(p.Name, func() (udpSock, error) { return openUDP(local, p.Interface) }, log)
+	u.socks = newReopener(p.Name, func() (udpSock, error) { return openUDP(local, p.Interface, rcvbuf) }, log)
 	return u, nil
 }
 
@@ -101,7 +102,16 @@ func sockaddr(ap netip.AddrPort) unix.Sockaddr {
 	return sa
 }
 
-func openUDP(local netip.AddrPort, iface string) (udpSock, error) {
+// rxBuffer is the receiver's socket buffer. The kernel charges a datagram
+// its buffer's true size, not its length: about 1 KiB for a heartbeat and
+// over 100 KiB for a 64 KiB datagram reassembled from fragments, so the
+// default 208 KiB (net.core.rmem_default) held two of those and a flood of
+// them dropped the peer's real heartbeats whenever it was full (measured in
+// e2e TestFlood). 4 MiB (doubled by the kernel) holds thousands of
+// heartbeats and rides out bursts.
+const rxBuffer = 4 << 20
+
+func openUDP(local netip.AddrPort, iface string, rcvbuf int) (udpSock, error) {
 	network := "udp6"
 	if local.Addr().Is4() {
 		network = "udp4"
@@ -131,7 +141,30 @@ func openUDP(local netip.AddrPort, iface string) (udpSock, error) {
 		conn.Close()
 		return udpSock{}, fmt.Errorf("open udp socket on %s: %w", local, err)
 	}
+	if rcvbuf > 0 {
+		if err := setRcvbuf(raw, rcvbuf); err != nil {
+			conn.Close()
+			return udpSock{}, fmt.Errorf("open udp socket on %s: %w", local, err)
+		}
+	}
 	return udpSock{conn: conn, raw: raw}, nil
+}
+
+// setRcvbuf sets the receive buffer to n bytes: beyond net.core.rmem_max
+// where the process may (SO_RCVBUFFORCE needs CAP_NET_ADMIN), else as far
+// as rmem_max allows.
+func setRcvbuf(raw syscall.RawConn, n int) error {
+	var serr error
+	err := raw.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n)
+		if errors.Is(serr, unix.EPERM) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, n)
+		}
+	})
+	if err == nil && serr != nil {
+		err = fmt.Errorf("set receive buffer to %d bytes: %w", n, serr)
+	}
+	return err
 }
 
 // Send sends frame to the peer without waiting: a full socket buffer is a

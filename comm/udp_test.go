@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/hadcluster/had/comm/wire"
 	"github.com/hadcluster/had/config"
 )
@@ -114,5 +116,38 @@ func TestUDPMissingAddress(t *testing.T) {
 	if _, err := DialUDP(config.UDPPath{Name: "bad", Local: netip.MustParseAddrPort("127.0.0.1:0"),
 		Peer: netip.MustParseAddrPort("[::1]:7000")}, testLog(t)); err == nil {
 		t.Error("mixed address families accepted")
+	}
+}
+
+// The receiver's socket buffer is big enough for a flood's bursts: the
+// kernel charges a 64 KiB datagram over 100 KiB of it.
+func TestUDPReceiveBuffer(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SO_RCVBUFFORCE needs root")
+	}
+	rx := listenLoopback(t, "")
+	x, err := rx.socks.acquire()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.socks.release(x, nil)
+	var got int
+	var gerr error
+	if err := x.h.raw.Control(func(fd uintptr) { got, gerr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF) }); err != nil {
+		t.Fatal(err)
+	}
+	if gerr != nil {
+		t.Fatal(gerr)
+	}
+	if got < 2*rxBuffer { // the kernel doubles what it is given, for its overhead
+		t.Errorf("receive buffer: got %d bytes, want %d", got, 2*rxBuffer)
+	}
+	tx := dialTo(t, "127.0.0.1:0", rx.LocalAddr())
+	if x, err := tx.socks.acquire(); err == nil {
+		x.h.raw.Control(func(fd uintptr) { got, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF) })
+		tx.socks.release(x, nil)
+		if got >= 2*rxBuffer {
+			t.Errorf("the sender's socket has a receive buffer of %d bytes: it receives nothing", got)
+		}
 	}
 }

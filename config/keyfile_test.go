@@ -187,16 +187,31 @@ func TestLoadKeyringModeAndContentErrorsTogether(t *testing.T) {
 	}
 }
 
-func TestLoadKeyringOtherOwner(t *testing.T) {
+// A key file's owner can read and rewrite it whatever its mode: only
+// root and the user reading it may own it.
+func TestLoadKeyringOwner(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to chown")
 	}
-	p := writeKeyfile(t, 0o600)
-	if err := os.Chown(p, 65534, 65534); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := LoadKeyring(p); err != nil {
-		t.Errorf("got %v, want a file owned by another user accepted", err)
+	for _, tc := range []struct {
+		uid int
+		ok  bool
+	}{{0, true}, {65534, false}, {1, false}} {
+		p := writeKeyfile(t, 0o600)
+		if err := os.Chown(p, tc.uid, 0); err != nil {
+			t.Fatal(err)
+		}
+		kr, err := LoadKeyring(p)
+		if tc.ok {
+			if err != nil || kr == nil {
+				t.Errorf("owner %d: got %v, want the keyring", tc.uid, err)
+			}
+			continue
+		}
+		es := asErrors(t, err)
+		if len(es) != 1 || es[0].File != p || !strings.Contains(es[0].Msg, fmt.Sprintf("owned by uid %d", tc.uid)) {
+			t.Errorf("owner %d: got %v, want one error naming the file and the owner", tc.uid, err)
+		}
 	}
 }
 

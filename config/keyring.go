@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 
 	"github.com/hadcluster/had/comm/wire"
 )
@@ -15,12 +16,13 @@ const maxFileSize = 1 << 20
 
 // LoadKeyring reads the key file at path (format: see ParseKeyring). It
 // refuses a file that group or others may read, write or execute (mode &
-// 0077 != 0): the keys are what stops anyone on the LAN from ordering a
-// takeover. The owner is not checked, so a file owned by another user (say
-// root's file read by a test or a had user) is accepted; only its mode
-// matters. A refused mode is reported together with any problem in the
-// contents, as Errors; a file that cannot be opened or read is a plain
-// wrapped error.
+// 0077 != 0), and one owned by anybody but root or the user reading it:
+// the keys are what stops anyone on the LAN from ordering a takeover, and
+// a file's owner can read and rewrite it whatever its mode (OpenSSH's
+// StrictModes refuses the same). Root's file read by a had user, or by a
+// test, is fine. A refused mode or owner is reported together with any
+// problem in the contents, as Errors, naming the file (these have no
+// line); a file that cannot be opened or read is a plain wrapped error.
 func LoadKeyring(path string) (*wire.Keyring, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -40,6 +42,10 @@ func LoadKeyring(path string) (*wire.Keyring, error) {
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		errs = append(errs, Error{File: path, Msg: fmt.Sprintf(
 			"mode %04o lets group or others at the keys: run chmod 600 %s", perm, path)})
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 && int(st.Uid) != os.Geteuid() {
+		errs = append(errs, Error{File: path, Msg: fmt.Sprintf(
+			"owned by uid %d, who could read or rewrite the keys: want root or uid %d (chown)", st.Uid, os.Geteuid())})
 	}
 	data, err := readLimited(f, path)
 	if err != nil {
