@@ -104,8 +104,9 @@ func TestExecTimeoutKillsTheGroup(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	got := New1(t, execAgent(p)).Check(ctx)
-	if took := time.Since(start); got.Value != shm.Error || took > 2*time.Second {
-		t.Fatalf("got %v %q after %s, want ERROR soon after 300ms", got.Value, got.Text, took)
+	// Well before the plugin's 60 s, however loaded the machine.
+	if took := time.Since(start); got.Value != shm.Error || took > 20*time.Second {
+		t.Fatalf("got %v %q after %s, want ERROR at the 300ms timeout, long before the plugin's 60 s", got.Value, got.Text, took)
 	}
 	b, err := os.ReadFile(pidFile)
 	if err != nil {
