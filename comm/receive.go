@@ -165,7 +165,7 @@ func (r *Receiver) accept(i int, f *wire.Frame, now int64) {
 	prev := r.peer.Last
 	wasOvertime, hadFrame := r.peer.Overtime, r.heardSince
 	r.peerQuiet.heard(now)
-	r.heardSince = true
+	r.heardSince, r.deferred = true, false
 
 	r.peer.Last = slots.Frame{Kind: f.Kind, State: f.State, Held: f.Held, Flags: f.Flags, Path: uint8(i),
 		ReqID: f.ReqID, Epoch: f.Epoch, Seq: f.Seq, Heard: now, Sent: f.Time}
@@ -254,6 +254,11 @@ func (r *Receiver) tick(now int64) int64 {
 	// OVERTIME means a peer that was heard has gone silent. One never heard
 	// (both nodes booting) is had2's initdead to judge, not a failure.
 	if !r.peer.Overtime && r.peer.Accepted > 0 {
+		if quiet := now - r.peerQuiet.last; quiet >= dead && !r.peerQuiet.over(now, dead) && !r.deferred {
+			r.deferred = true
+			r.log.Warn().Dur("silent", time.Duration(quiet)).Dur("own_stall", time.Duration(r.peerQuiet.credit)).
+				Msg("peer silent for the dead time, but the receiver itself was not run for part of it: not OVERTIME yet")
+		}
 		if r.peerQuiet.over(now, dead) {
 			r.peer.Overtime = true
 			r.t.Write(shm.SlotPeer, r.peer.Record())

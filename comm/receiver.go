@@ -55,6 +55,7 @@ type Receiver struct {
 	start      int64   // shm.Now at Run
 	peerQuiet  silence // the peer's silence: since start, or the last accepted frame
 	heardSince bool    // a frame was accepted since start
+	deferred   bool    // this silence reached the dead time only thanks to own stalls (logged)
 	warned     [len(dropReasons)]int64
 	stalls     stallMeter // the timer loop's own lateness
 }
