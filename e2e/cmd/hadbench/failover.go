@@ -22,8 +22,8 @@ var profiles = []profile{
 warntime = "20ms"
 deadtime = "40ms"
 initdead = "2s"
-ack_timeout = "20ms"
-retransmit = "5ms"`},
+ack_timeout = "10ms"
+retransmit = "4ms"`},
 }
 
 // failoverRun is one power-off of A, each step as the time since the power

@@ -224,20 +224,31 @@ func printStress(r stressResult) {
 	fmt.Fprintf(tw, "takeovers by B (false failovers)\t\t%d\t\n", r.takeovers)
 	fmt.Fprintf(tw, "client replies from B\t\t%d\t\n", r.fromB)
 	fmt.Fprintf(tw, "OVERTIMEs declared by the receiver\t%d\t%d\t\n", r.overtime[0], r.overtime[1])
-	fmt.Fprintf(tw, "late heartbeats (> warntime, every path)\t%d\t%d\t\n", r.after[0].late-r.before[0].late, r.after[1].late-r.before[1].late)
-	fmt.Fprintf(tw, "paths gone down\t%d\t%d\t\n", r.after[0].downs-r.before[0].downs, r.after[1].downs-r.before[1].downs)
-	for i := range r.after[0].pathNames {
-		var g [2]string
+	fmt.Fprintf(tw, "dead time reached only by the receiver's own stall (no OVERTIME)\t%d\t%d\t\n", r.deferred[0], r.deferred[1])
+	gap := func(d time.Duration) string {
+		if d == 0 {
+			return "< warntime"
+		}
+		return ms(d)
+	}
+	fmt.Fprintf(tw, "longest silence of the peer on every path\t%s\t%s\t\n", gap(r.peerGap[0]), gap(r.peerGap[1]))
+	for i := range r.after[0].paths {
+		var late, downs, gaps [2]string
 		for n := range 2 {
-			g[n] = "?"
-			if i < len(r.after[n].pathGaps) {
-				g[n] = ms(r.after[n].pathGaps[i])
-				if i < len(r.before[n].pathGaps) && r.before[n].pathGaps[i] == r.after[n].pathGaps[i] {
-					g[n] += " (before the load)"
-				}
+			if i >= len(r.after[n].paths) || i >= len(r.before[n].paths) {
+				continue
+			}
+			a, b := r.after[n].paths[i], r.before[n].paths[i]
+			late[n], downs[n] = fmt.Sprint(a.late-b.late), fmt.Sprint(a.downs-b.downs)
+			gaps[n] = ms(a.maxGap)
+			if a.maxGap == b.maxGap {
+				gaps[n] += " (before the load)"
 			}
 		}
-		fmt.Fprintf(tw, "largest heartbeat gap, path %s\t%s\t%s\t\n", r.after[0].pathNames[i], g[0], g[1])
+		name := r.after[0].paths[i].name
+		fmt.Fprintf(tw, "path %s: late heartbeats (gap > warntime)\t%s\t%s\t\n", name, late[0], late[1])
+		fmt.Fprintf(tw, "path %s: went down (silent for the dead time)\t%s\t%s\t\n", name, downs[0], downs[1])
+		fmt.Fprintf(tw, "path %s: largest gap while up\t%s\t%s\t\n", name, gaps[0], gaps[1])
 	}
 	for _, s := range []struct {
 		name string

@@ -21,15 +21,19 @@ import (
 // nodeCounters is what one node's receiver and sender counted, read from
 // its table.
 type nodeCounters struct {
-	late      uint64        // late heartbeats, every path
-	maxGap    time.Duration // the largest gap between two frames on any path
-	downs     uint64        // paths that went down
-	recvLag   stallCount    // the receiver's own scheduling stalls
-	sendLag   stallCount    // the sender's
-	had2PID   int32
-	restarts  uint64 // had1's restarts of had2, sender, receiver
-	pathNames []string
-	pathGaps  []time.Duration
+	late     uint64        // late heartbeats, every path
+	maxGap   time.Duration // the largest gap between two frames on any path while it was up
+	recvLag  stallCount    // the receiver's own scheduling stalls
+	sendLag  stallCount    // the sender's
+	restarts uint64        // had1's restarts of had2, sender, receiver
+	paths    []pathCounters
+}
+
+// pathCounters are one path's figures from its slot.
+type pathCounters struct {
+	name        string
+	late, downs uint64
+	maxGap      time.Duration // while up: a gap that took the path down is not in it
 }
 
 // stallCount is a daemon's self-detected scheduling lag.
@@ -52,10 +56,8 @@ func readCounters(t *shm.Table) nodeCounters {
 		}
 		p := slots.ParsePath(r)
 		c.late += p.Late
-		c.downs += p.Downs
 		c.maxGap = max(c.maxGap, time.Duration(p.MaxGap))
-		c.pathNames = append(c.pathNames, p.Name)
-		c.pathGaps = append(c.pathGaps, time.Duration(p.MaxGap))
+		c.paths = append(c.paths, pathCounters{name: p.Name, late: p.Late, downs: p.Downs, maxGap: time.Duration(p.MaxGap)})
 	}
 	if r, ok := read(shm.SlotReceiver); ok {
 		d := slots.ParseDaemon(r)
@@ -76,11 +78,13 @@ func readCounters(t *shm.Table) nodeCounters {
 type stressResult struct {
 	args       string
 	took       time.Duration
-	busy       float64 // percent of all CPUs busy during the run (/proc/stat)
-	load       string  // /proc/loadavg at the end
-	takeovers  int     // B's transitions to T
-	fromB      int     // client replies from B
-	overtime   [2]int  // OVERTIME lines of A's and B's receivers
+	busy       float64          // percent of all CPUs busy during the run (/proc/stat)
+	load       string           // /proc/loadavg at the end
+	takeovers  int              // B's transitions to T
+	fromB      int              // client replies from B
+	overtime   [2]int           // OVERTIME lines of A's and B's receivers
+	deferred   [2]int           // silences past the dead time that the receiver's own stalls kept from OVERTIME
+	peerGap    [2]time.Duration // the longest silence of the peer on every path (the receiver's log)
 	before     [2]nodeCounters
 	after      [2]nodeCounters
 	clientGap  time.Duration // the client's longest silence at the VIP
@@ -176,11 +180,43 @@ func measureStress(bin, rt, args string, d time.Duration, progress func(string))
 		return res, err
 	}
 	for i, n := range cluster.Nodes {
-		if res.overtime[i], err = countLog(bed.LogPath(n, "had1"), start, isOvertime); err != nil {
+		log := bed.LogPath(n, "had1")
+		if res.overtime[i], err = countLog(log, start, isOvertime); err != nil {
+			return res, err
+		}
+		if res.deferred[i], err = countLog(log, start, isDeferred); err != nil {
+			return res, err
+		}
+		if res.peerGap[i], err = longestSilence(log, start); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
+}
+
+// isDeferred matches the receiver's line for a silence that reached the
+// dead time only because the receiver itself was not run.
+func isDeferred(l logLine) bool {
+	return l.Proc == "receiver" && strings.HasPrefix(l.Msg, "peer silent for the dead time, but")
+}
+
+// longestSilence is the longest the receiver logged the peer silent on
+// every path since the instant after: its "late heartbeat" lines (a gap
+// over the warntime) and "peer heard again" after an OVERTIME. Gaps under
+// the warntime are not logged: 0 then.
+func longestSilence(path string, after time.Time) (time.Duration, error) {
+	var longest float64
+	err := scanLog(path, after, func(l logLine) bool {
+		switch {
+		case l.Proc != "receiver":
+		case l.Msg == "late heartbeat":
+			longest = max(longest, l.num("gap"))
+		case strings.HasPrefix(l.Msg, "peer heard again"):
+			longest = max(longest, l.num("silent"))
+		}
+		return true
+	})
+	return time.Duration(longest * float64(time.Millisecond)), err
 }
 
 func countFrom(replies []testbed.Reply, node string, since time.Time) int {
