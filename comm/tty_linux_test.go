@@ -4,8 +4,8 @@ import (
 	"errors"
 	"net"
 	"os"
-	"strings"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
