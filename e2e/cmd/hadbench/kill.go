@@ -59,6 +59,11 @@ const (
 	killSettle = time.Second
 )
 
+// stableAfter is how long a replacement runs before its process is killed
+// again: longer than the Stable period of had1's restart policy (10 s),
+// after which a death counts as a first failure again.
+const stableAfter = 11 * time.Second
+
 // measureKills kills each process of A n times on one cluster (with the
 // stats agent) and returns its figures, plus the client's longest gap in
 // a window of the same length without a kill, for comparison.
@@ -88,12 +93,22 @@ func measureKills(bin, rt string, n int) ([]killResult, time.Duration, error) {
 	time.Sleep(2 * killSettle)
 	baseline := longestGap(p.Replies(), base, time.Now())
 
-	var out []killResult
-	for _, k := range killTargets() {
-		res := killResult{target: k.name}
-		start := time.Now()
-		for i := 0; i < n; i++ {
-			if err := waitAlive(t, killTargets(), 10*time.Second); err != nil {
+	// Round robin over the processes, each killed again only once its
+	// replacement has run longer than the supervisors' stable period: a
+	// process that keeps dying sooner is a crash loop, restarted with a
+	// growing backoff (10 ms doubling to 2 s) by design, not a kill -9.
+	targets := killTargets()
+	out := make([]killResult, len(targets))
+	lastBack := make([]time.Time, len(targets))
+	logB := bed.LogPath("B", "had1")
+	for i := 0; i < n; i++ {
+		for j, k := range targets {
+			res := &out[j]
+			res.target = k.name
+			if wait := time.Until(lastBack[j].Add(stableAfter)); wait > 0 {
+				time.Sleep(wait)
+			}
+			if err := waitAlive(t, targets, 10*time.Second); err != nil {
 				return nil, 0, fmt.Errorf("%s run %d: %w", k.name, i, err)
 			}
 			// A random phase of the liveness and heartbeat periods.
@@ -112,20 +127,22 @@ func measureKills(bin, rt string, n int) ([]killResult, time.Duration, error) {
 				res.timeout++
 				back = -1
 			}
+			lastBack[j] = time.Now()
 			res.back = append(res.back, back)
 			time.Sleep(killSettle)
-			res.gap = append(res.gap, longestGap(p.Replies(), killedWall, killedWall.Add(max(back, 0)+killSettle)))
-		}
-		for _, r := range p.Replies() {
-			if r.Node == "B" && r.Received.After(start) {
-				res.fromB++
+			end := killedWall.Add(max(back, 0) + killSettle)
+			res.gap = append(res.gap, longestGap(p.Replies(), killedWall, end))
+			for _, r := range p.Replies() {
+				if r.Node == "B" && r.Received.After(killedWall) && !r.Received.After(end) {
+					res.fromB++
+				}
 			}
+			toT, err := countLog(logB, killedWall, func(l logLine) bool { return isTransition(l, "T") && !l.Time.After(end) })
+			if err != nil {
+				return nil, 0, err
+			}
+			res.toT += toT
 		}
-		var err error
-		if res.toT, err = countLog(bed.LogPath("B", "had1"), start, func(l logLine) bool { return isTransition(l, "T") }); err != nil {
-			return nil, 0, err
-		}
-		out = append(out, res)
 	}
 	return out, baseline, nil
 }
