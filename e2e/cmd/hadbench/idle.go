@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -110,46 +111,45 @@ func measureIdle(bin, rt string, d time.Duration) (idleResult, error) {
 	return res, nil
 }
 
-// tick is the unit of /proc/PID/stat's CPU times: USER_HZ is 100 on Linux.
-const tick = 10 * time.Millisecond
-
-// cpuTimes reads utime+stime of each process (every thread counted).
+// cpuTimes reads each process's time on a CPU: the sum over its threads
+// of /proc/PID/task/TID/schedstat, in nanoseconds (utime and stime of
+// /proc/PID/stat are sampled at the 100 Hz tick, too coarse and biased for
+// daemons that run for microseconds at a time). A thread that exits during
+// the sample takes its time with it; the daemons keep theirs.
 func cpuTimes(procs []procCost) ([]time.Duration, error) {
 	out := make([]time.Duration, len(procs))
 	for i, p := range procs {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(p.pid) + "/stat")
-		if err != nil {
-			return nil, fmt.Errorf("read cpu time of %s: %w", p.role, err)
+		tasks, err := filepath.Glob("/proc/" + strconv.Itoa(p.pid) + "/task/*/schedstat")
+		if err != nil || len(tasks) == 0 {
+			return nil, fmt.Errorf("read cpu time of %s: no threads (%v)", p.role, err)
 		}
-		v, err := parseCPUTime(b)
-		if err != nil {
-			return nil, fmt.Errorf("read cpu time of %s: %w", p.role, err)
+		for _, f := range tasks {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				continue // the thread just exited
+			}
+			v, err := parseSchedstat(b)
+			if err != nil {
+				return nil, fmt.Errorf("read cpu time of %s: %w", p.role, err)
+			}
+			out[i] += v
 		}
-		out[i] = v
 	}
 	return out, nil
 }
 
-// parseCPUTime sums utime and stime (fields 14 and 15) of a /proc/PID/stat
-// line; fields are counted from the last ')', as the name may hold spaces.
-func parseCPUTime(stat []byte) (time.Duration, error) {
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("parse /proc stat: no command name")
+// parseSchedstat reads the first field of a schedstat line: the time spent
+// on a CPU, ns.
+func parseSchedstat(b []byte) (time.Duration, error) {
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return 0, fmt.Errorf("parse schedstat %q: want 3 fields", b)
 	}
-	f := strings.Fields(string(stat[i+1:])) // f[0] is field 3
-	if len(f) < 13 {
-		return 0, fmt.Errorf("parse /proc stat: %d fields after the name", len(f))
+	v, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("parse schedstat: %w", err)
 	}
-	var sum time.Duration
-	for _, s := range f[11:13] {
-		v, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("parse /proc stat: %w", err)
-		}
-		sum += time.Duration(v) * tick
-	}
-	return sum, nil
+	return time.Duration(v), nil
 }
 
 // memory reads a process's resident set (VmRSS) and how much of it is
