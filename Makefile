@@ -6,7 +6,7 @@ PROGS   := ./had1/cmd/had1 ./had2/cmd/had2 ./comm/cmd/had-sender ./comm/cmd/had-
            ./console/cmd/hactl ./tables/cmd/had-tee ./agents/cmd/had-agent ./admin/cmd/had-admin ./e2e/cmd/echod ./e2e/cmd/haddemo ./e2e/cmd/hadbench
 export HAD_BIN := $(BIN)
 
-.PHONY: build test unit e2e torture demo bench check clean install
+.PHONY: build test unit e2e torture demo bench stress check clean install
 
 build:
 	@mkdir -p $(BIN)
@@ -41,6 +41,14 @@ demo: build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./shm/ ./comm/... ./tables/
 	$(BIN)/hadbench
+
+# False failovers under load (SPEC §8): the default cluster for STRESS with
+# stress-ng saturating the CPUs (STRESS_ARGS), counting takeovers, late
+# heartbeats and the daemons' own scheduling stalls.
+STRESS      ?= 10m
+STRESS_ARGS ?= --cpu 2
+stress: build
+	$(BIN)/hadbench -stress $(STRESS) -stress-args "$(STRESS_ARGS)"
 
 check:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }

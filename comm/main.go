@@ -38,16 +38,17 @@ func Main(role string, run RunFunc) {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
 		os.Exit(1)
 	}
-	log := logging.New(os.Stderr, role, cfg.NodeName, cfg.LogLevel)
+	log, exit := logging.NewDaemon(os.Stderr, role, cfg.NodeName, cfg.LogLevel)
+	daemon.SetRealtime(cfg.Realtime, role, log)
 	kr, err := config.LoadKeyring(cfg.KeyFile)
 	if err != nil {
 		log.Error().Err(err).Msg("load key file")
-		os.Exit(1)
+		exit(1)
 	}
 	t, err := shm.Open(cfg.ShmPath)
 	if err != nil {
 		log.Error().Err(err).Msg("open table (had1 creates it)")
-		os.Exit(1)
+		exit(1)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	err = run(ctx, cfg, kr, t, log)
@@ -56,9 +57,10 @@ func Main(role string, run RunFunc) {
 	switch {
 	case errors.Is(err, shm.ErrLocked):
 		log.Error().Err(err).Msg("another " + role + " is running")
-		os.Exit(1)
+		exit(1)
 	case err != nil:
 		log.Error().Err(err).Msg(role + " failed")
-		os.Exit(1)
+		exit(1)
 	}
+	exit(0)
 }

@@ -142,13 +142,14 @@ func (r *Receiver) lateCopy(i int, f *wire.Frame) bool {
 func (r *Receiver) heard(i int, f *wire.Frame, now, wall int64) {
 	p := &r.paths[i]
 	if p.seen && p.rec.Up {
-		gap := now - p.last
+		gap := now - p.quiet.last
 		p.rec.LastGap, p.rec.MaxGap = gap, max(p.rec.MaxGap, gap)
 		if gap > int64(r.o.Warntime) {
 			p.rec.Late++
 		}
 	}
-	p.last, p.seen = now, true
+	p.quiet.heard(now)
+	p.seen = true
 	p.rec.LastHeard = now
 	p.rec.Heard++
 	r.loss.deliver(i, f.Seq)
@@ -173,10 +174,11 @@ func (r *Receiver) heard(i int, f *wire.Frame, now, wall int64) {
 // the ring, so it never looks for a message not yet written), then the
 // bell.
 func (r *Receiver) accept(i int, f *wire.Frame, now int64) {
-	gap := time.Duration(now - r.lastAccepted)
+	gap := time.Duration(now - r.peerQuiet.last)
 	prev := r.peer.Last
 	wasOvertime, hadFrame := r.peer.Overtime, r.heardSince
-	r.lastAccepted, r.heardSince = now, true
+	r.peerQuiet.heard(now)
+	r.heardSince, r.deferred = true, false
 
 	r.peer.Last = slots.Frame{Kind: f.Kind, State: f.State, Held: f.Held, Flags: f.Flags, Path: uint8(i),
 		ReqID: f.ReqID, Epoch: f.Epoch, Seq: f.Seq, Heard: now, Sent: f.Time}
@@ -243,11 +245,11 @@ func (r *Receiver) tick(now int64) int64 {
 	for i := range r.paths {
 		p := &r.paths[i]
 		r.linkDrops(i)
-		if p.rec.Up && now-p.last >= dead {
+		if p.rec.Up && p.quiet.over(now, dead) {
 			p.rec.Up = false
 			p.rec.Downs++
 			p.dirty = true
-			r.log.Warn().Str("path", p.rec.Name).Dur("silent", time.Duration(now-p.last)).Msg("heartbeat path down")
+			r.log.Warn().Str("path", p.rec.Name).Dur("silent", time.Duration(now-p.quiet.last)).Msg("heartbeat path down")
 		}
 		// Frames go on arriving on other paths while this one is silent:
 		// its loss grows without a frame of its own to update it.
@@ -259,19 +261,25 @@ func (r *Receiver) tick(now int64) int64 {
 			r.t.Write(shm.SlotPath0+i, p.rec.Record())
 		}
 		if p.rec.Up {
-			due(p.last + dead)
+			due(p.quiet.deadline(dead))
 		}
 	}
 	// OVERTIME means a peer that was heard has gone silent. One never heard
 	// (both nodes booting) is had2's initdead to judge, not a failure.
 	if !r.peer.Overtime && r.peer.Accepted > 0 {
-		if now-r.lastAccepted >= dead {
+		if quiet := now - r.peerQuiet.last; quiet >= dead && !r.peerQuiet.over(now, dead) && !r.deferred {
+			r.deferred = true
+			r.log.Warn().Dur("silent", time.Duration(quiet)).Dur("own_stall", time.Duration(r.peerQuiet.credit)).
+				Msg("peer silent for the dead time, but the receiver itself was not run for part of it: not OVERTIME yet")
+		}
+		if r.peerQuiet.over(now, dead) {
 			r.peer.Overtime = true
 			r.t.Write(shm.SlotPeer, r.peer.Record())
 			r.t.Ring(shm.BellHad2)
-			r.log.Warn().Dur("silent", time.Duration(now-r.lastAccepted)).Msg("peer silent on every path: OVERTIME")
+			r.log.Warn().Dur("silent", time.Duration(now-r.peerQuiet.last)).Dur("own_stall", time.Duration(r.peerQuiet.credit)).
+				Msg("peer silent on every path: OVERTIME")
 		} else {
-			due(r.lastAccepted + dead)
+			due(r.peerQuiet.deadline(dead))
 		}
 	}
 	r.own.Bump(now)
@@ -299,5 +307,26 @@ func (r *Receiver) linkDrops(i int) {
 	p.dirty = true
 	if foreign > 0 && p.drops.Foreign == foreign {
 		r.log.Warn().Str("path", p.rec.Name).Msg("dropped datagrams from an address other than the peer's")
+	}
+}
+
+// ownStall records the timer loop's wake-up at woke for one planned at
+// planned: a stall is credited to every silence, so the time the receiver
+// itself was not run is not counted against the peer, and counted in its
+// slot.
+func (r *Receiver) ownStall(planned, woke int64) {
+	lag := r.stalls.woke(planned, woke)
+	if lag == 0 {
+		return
+	}
+	r.peerQuiet.stalled(lag)
+	for i := range r.paths {
+		r.paths[i].quiet.stalled(lag)
+	}
+	r.own.Rec.Extra[slots.ExtraStalls] = r.stalls.count
+	r.own.Rec.Extra[slots.ExtraMaxStall] = uint64(r.stalls.longest)
+	if ok, n := r.stalls.shouldLog(woke); ok {
+		r.log.Warn().Dur("lag", time.Duration(lag)).Uint64("stalls", n).Uint64("total", r.stalls.count).
+			Msg("receiver not run on time: its own stall is not counted against the peer")
 	}
 }

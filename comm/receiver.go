@@ -52,18 +52,20 @@ type Receiver struct {
 	paths  []pathState
 	loss   *lossTracker // what each path delivered of the peer's latest frames
 
-	start        int64 // shm.Now at Run
-	lastAccepted int64 // the peer's silence clock: start, or the last accepted frame
-	heardSince   bool  // a frame was accepted since start
-	warned       [len(dropReasons)]int64
+	start      int64   // shm.Now at Run
+	peerQuiet  silence // the peer's silence: since start, or the last accepted frame
+	heardSince bool    // a frame was accepted since start
+	deferred   bool    // this silence reached the dead time only thanks to own stalls (logged)
+	warned     [len(dropReasons)]int64
+	stalls     stallMeter // the timer loop's own lateness
 }
 
 type pathState struct {
 	rec   slots.Path
-	last  int64 // silence clock: start, or the last authentic frame on the path
-	seen  bool  // an authentic frame came on this path since start
-	dirty bool  // rec changed and is not written yet
-	drops Drops // the link's own counts, as last added
+	quiet silence // since start, or the last authentic frame on the path
+	seen  bool    // an authentic frame came on this path since start
+	dirty bool    // rec changed and is not written yet
+	drops Drops   // the link's own counts, as last added
 	// lostBase is the path's all-time loss count a previous receiver left
 	// in the slot; this one's tracker counts from zero on top of it.
 	lostBase uint64
@@ -83,7 +85,8 @@ func NewReceiver(o ReceiverOptions) (*Receiver, error) {
 	if err := checkPaths(o.Paths); err != nil {
 		return nil, fmt.Errorf("new receiver: %w", err)
 	}
-	return &Receiver{o: o, t: o.Table, log: o.Log, paths: make([]pathState, len(o.Paths)), loss: newLossTracker(len(o.Paths))}, nil
+	return &Receiver{o: o, t: o.Table, log: o.Log, paths: make([]pathState, len(o.Paths)), loss: newLossTracker(len(o.Paths)),
+		stalls: stallMeter{threshold: int64(stallThreshold(o.Deadtime))}}, nil
 }
 
 // Run takes the receiver's role lock (an error wrapping shm.ErrLocked when
@@ -110,14 +113,21 @@ func (r *Receiver) Run(ctx context.Context) error {
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var planned int64 // when the timer was meant to fire; 0: at once
 	for {
+		woke := shm.Now() // before the lock: a pump holding it is not a stall
 		r.mu.Lock()
+		if planned != 0 {
+			r.ownStall(planned, woke)
+		}
 		now := shm.Now()
 		next := r.tick(now)
 		r.mu.Unlock()
 		// A frame only ever sets deadlines at least Deadtime after its
 		// arrival, so sleeping no longer than Deadtime never misses one.
-		timer.Reset(min(time.Duration(next-now), r.o.Deadtime))
+		wait := max(min(time.Duration(next-now), r.o.Deadtime), 0)
+		planned = now + int64(wait)
+		timer.Reset(wait)
 		select {
 		case <-timer.C:
 			continue
@@ -165,7 +175,9 @@ func (r *Receiver) pump(i int) {
 // the peer, and must not raise OVERTIME.
 func (r *Receiver) restore(now int64) {
 	own, whole := daemon.NewSlot(r.t, shm.SlotReceiver, r.o.Liveness, r.o.HangTimeout)
-	r.own, r.start, r.lastAccepted = own, now, now
+	r.own, r.start = own, now
+	r.peerQuiet.heard(now)
+	r.stalls.count, r.stalls.longest = own.Rec.Extra[slots.ExtraStalls], int64(own.Rec.Extra[slots.ExtraMaxStall])
 	if !whole {
 		r.log.Error().Msg("own slot torn by a killed receiver; drop counters start again")
 	}
@@ -192,7 +204,8 @@ func (r *Receiver) restore(now int64) {
 				p.lostBase = old.Lost
 			}
 		}
-		p.rec.Name, p.last = name, now
+		p.rec.Name = name
+		p.quiet.heard(now)
 		r.t.Write(shm.SlotPath0+i, p.rec.Record())
 	}
 	// Slots of paths no longer configured would show a path that is gone.

@@ -63,6 +63,8 @@ type Sender struct {
 	pathDown []bool
 	frames   []wire.Frame
 	buf      []byte
+
+	stalls stallMeter // the loop's own lateness
 }
 
 type beat struct {
@@ -90,8 +92,11 @@ func NewSender(o SenderOptions) (*Sender, error) {
 	return &Sender{
 		o: o, t: o.Table, log: o.Log, epoch: o.Table.Epoch(),
 		pathDown: make([]bool, len(o.Paths)),
-		frames:   make([]wire.Frame, 0, slots.SendQueue+1),
-		buf:      make([]byte, 0, wire.Size),
+		// A quarter of the interval: a heartbeat that much late is the
+		// sender's doing, not the network's.
+		stalls: stallMeter{threshold: int64(stallThreshold(4 * o.Interval))},
+		frames: make([]wire.Frame, 0, slots.SendQueue+1),
+		buf:    make([]byte, 0, wire.Size),
 	}, nil
 }
 
@@ -119,13 +124,18 @@ func (s *Sender) Run(ctx context.Context) error {
 			<-rung // the table may be unmapped once Run returns
 		}
 	}()
+	var planned int64 // when the loop meant to wake next, unless rung
 	for {
 		seen := s.t.BellValue(shm.BellSender)
 		if ctx.Err() != nil {
 			break
 		}
 		now := shm.Now()
+		if planned != 0 {
+			s.ownStall(planned, now)
+		}
 		next := s.step(now, time.Now().UnixNano())
+		planned = max(next, now)
 		s.t.Wait(shm.BellSender, seen, time.Duration(next-now))
 	}
 	s.own.Rec.Phase = slots.PhaseStopping
@@ -146,6 +156,7 @@ func (s *Sender) closePaths() {
 func (s *Sender) restore(now int64) {
 	own, whole := daemon.NewSlot(s.t, shm.SlotSender, s.o.Liveness, s.o.HangTimeout)
 	s.own, s.start, s.beatAt = own, now, now
+	s.stalls.count, s.stalls.longest = own.Rec.Extra[slots.ExtraStalls], int64(own.Rec.Extra[slots.ExtraMaxStall])
 	s.readSend()
 	if whole {
 		s.seq, s.ctlSeen = own.Rec.Extra[slots.ExtraSeq], own.Rec.Extra[slots.ExtraControlSeen]
@@ -323,4 +334,22 @@ func (s *Sender) echo(now int64) (int64, uint32) {
 	}
 	held := max(now-p.Last.Heard, 0) / 1000
 	return p.Last.Sent, uint32(min(held, math.MaxUint32))
+}
+
+// ownStall records the loop's wake-up at woke for one planned at planned
+// (a bell may wake it sooner; only lateness counts): a stall delays the
+// heartbeat, which the peer sees as a late one, so it is counted in the
+// slot and logged, for the operator to tell a busy sender from a lossy
+// network.
+func (s *Sender) ownStall(planned, woke int64) {
+	lag := s.stalls.woke(planned, woke)
+	if lag == 0 {
+		return
+	}
+	s.own.Rec.Extra[slots.ExtraStalls] = s.stalls.count
+	s.own.Rec.Extra[slots.ExtraMaxStall] = uint64(s.stalls.longest)
+	if ok, n := s.stalls.shouldLog(woke); ok {
+		s.log.Warn().Dur("lag", time.Duration(lag)).Uint64("stalls", n).Uint64("total", s.stalls.count).
+			Msg("sender not run on time: heartbeats went out late")
+	}
 }

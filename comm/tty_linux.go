@@ -1,20 +1,31 @@
 package comm
 
 import (
+	"errors"
 	"fmt"
 	"io"
-	"os"
+	"net"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
 
 // The serial device is driven with termios directly (SPEC §3 allows it)
-// rather than through go.bug.st/serial, whose Read waits in select(2): a
-// goroutine parked in a blocking system call keeps the Go runtime's sysmon
-// thread waking every few tens of microseconds, which cost the receiver
-// about 0.3% of a core at idle here, and select's fd_set panics for a
-// descriptor ≥ 1024 (libraries.md §5). A non-blocking descriptor wrapped in
-// an os.File waits in the netpoller instead, and Close wakes a blocked Read.
+// rather than through go.bug.st/serial, whose Read waits in select(2) with
+// a timeout (a wake-up cost the receiver about 0.3% of a core at idle
+// here) and whose fd_set panics for a descriptor ≥ 1024 (libraries.md §5).
+//
+// Nor does the descriptor go into the Go netpoller, although that is the
+// usual way: polling a tty with no input waits for the tty's flip-buffer
+// work (n_tty_poll → tty_buffer_flush_work), which a kernel worker thread
+// runs at the normal time-shared policy. On a machine whose CPUs are
+// saturated that worker waits, and with it the epoll_wait of the whole
+// process: every timer and every socket of a realtime receiver or sender
+// stopped for up to 1.5 s under stress-ng (caught in D state in
+// __flush_work under do_epoll_wait, measured). So a tty is read and
+// written with plain system calls, waiting in poll(2) on its own thread,
+// and an eventfd makes Close wake that wait: a stalled tty holds up its
+// own path and nothing else.
 
 // bauds maps the rates had accepts to termios speed constants.
 var bauds = map[int]uint32{9600: unix.B9600, 19200: unix.B19200, 38400: unix.B38400, 57600: unix.B57600, 115200: unix.B115200}
@@ -40,7 +51,141 @@ func openTTY(device string, baud int, flush bool) (io.ReadWriteCloser, error) {
 			return nil, fmt.Errorf("flush input of %s: %w", device, err)
 		}
 	}
-	return os.NewFile(uintptr(fd), device), nil // non-blocking: the netpoller waits
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("open %s: eventfd: %w", device, err)
+	}
+	return &tty{fd: fd, wake: wake}, nil
+}
+
+// tty is an open serial device outside the netpoller. Read and Write may
+// run at the same time (the receiver's pump, the sender's writer); Close
+// wakes both and closes the descriptors once neither uses them, so their
+// numbers cannot be reused under a call in progress.
+type tty struct {
+	fd, wake int // the device (non-blocking), and the eventfd Close signals
+
+	mu     sync.Mutex
+	users  int
+	closed bool
+}
+
+var _ io.ReadWriteCloser = (*tty)(nil)
+
+// enter starts a call; false once closed.
+func (t *tty) enter() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return false
+	}
+	t.users++
+	return true
+}
+
+// leave ends a call, closing the descriptors if Close came meanwhile.
+func (t *tty) leave() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.users--
+	if t.closed && t.users == 0 {
+		t.release()
+	}
+}
+
+// release closes both descriptors; t.mu is held.
+func (t *tty) release() {
+	unix.Close(t.fd)
+	unix.Close(t.wake)
+}
+
+// Read returns what the device has, waiting for it; io.EOF once the other
+// end hung up (socat gone), net.ErrClosed after Close.
+func (t *tty) Read(p []byte) (int, error) {
+	if !t.enter() {
+		return 0, net.ErrClosed
+	}
+	defer t.leave()
+	for {
+		n, err := unix.Read(t.fd, p)
+		switch {
+		case errors.Is(err, unix.EAGAIN):
+			if err := t.wait(unix.POLLIN); err != nil {
+				return 0, err
+			}
+		case errors.Is(err, unix.EINTR):
+		case err != nil:
+			return 0, fmt.Errorf("read tty: %w", err)
+		case n == 0:
+			return 0, io.EOF
+		default:
+			return n, nil
+		}
+	}
+}
+
+// Write writes all of p, waiting for room; an error when the other end
+// hung up (EIO), net.ErrClosed after Close.
+func (t *tty) Write(p []byte) (int, error) {
+	if !t.enter() {
+		return 0, net.ErrClosed
+	}
+	defer t.leave()
+	done := 0
+	for done < len(p) {
+		n, err := unix.Write(t.fd, p[done:])
+		switch {
+		case errors.Is(err, unix.EAGAIN):
+			if err := t.wait(unix.POLLOUT); err != nil {
+				return done, err
+			}
+		case errors.Is(err, unix.EINTR):
+		case err != nil:
+			return done, fmt.Errorf("write tty: %w", err)
+		default:
+			done += n
+		}
+	}
+	return done, nil
+}
+
+// wait blocks in poll(2) until the device is ready for events (or hung up:
+// the next read or write tells) or Close rings the eventfd.
+func (t *tty) wait(events int16) error {
+	fds := []unix.PollFd{{Fd: int32(t.fd), Events: events}, {Fd: int32(t.wake), Events: unix.POLLIN}}
+	for {
+		_, err := unix.Poll(fds, -1)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case err != nil:
+			return fmt.Errorf("poll tty: %w", err)
+		case fds[1].Revents != 0:
+			return net.ErrClosed
+		case fds[0].Revents&unix.POLLNVAL != 0:
+			return fmt.Errorf("poll tty: %w", unix.EBADF)
+		case fds[0].Revents != 0:
+			return nil
+		}
+	}
+}
+
+// Close wakes any Read or Write and closes the device once they return.
+func (t *tty) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return nil
+	}
+	t.closed = true
+	var one [8]byte
+	one[0] = 1 // any count but zero wakes the poll
+	_, _ = unix.Write(t.wake, one[:])
+	if t.users == 0 {
+		t.release()
+	}
+	return nil
 }
 
 // makeRaw sets 8N1 at speed with every line discipline feature off, as

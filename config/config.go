@@ -59,6 +59,7 @@ type Config struct {
 	Serial    []SerialPath
 	Fence     Fence
 	Supervise Supervise
+	Realtime  Realtime
 	Admin     Admin
 	Alerts    Alerts
 	Agents    []Agent // the configured agents, in file order (package agents adds the agents directory's)

@@ -207,6 +207,15 @@ func TestRules(t *testing.T) {
 		{name: "brain_grace not over hang_timeout", tables: baseTables + "[supervise]\nbrain_grace = \"1.5s\" # <-\n", field: "supervise.brain_grace", msg: "longer than hang_timeout"},
 		{name: "backoff_min over backoff_max", tables: baseTables + "[supervise]\nbackoff_min = \"3s\" # <-\nbackoff_max = \"2s\"\n", field: "supervise.backoff_min", msg: "must not exceed"},
 		{name: "backoff_max not under restart_window", tables: baseTables + "[supervise]\nbackoff_max = \"60s\" # <-\n", field: "supervise.backoff_max", msg: "shorter than restart_window"},
+		{name: "realtime policy unknown", tables: baseTables + "[realtime]\npolicy = \"batch\" # <-\n", field: "realtime.policy", msg: "is not one of"},
+		{name: "realtime priority zero", tables: baseTables + "[realtime]\npriority = 0 # <-\n", field: "realtime.priority", msg: "out of range"},
+		{name: "realtime priority over 99", tables: baseTables + "[realtime]\npriority = 100 # <-\n", field: "realtime.priority", msg: "out of range"},
+		{name: "realtime priority a string", tables: baseTables + "[realtime]\npriority = \"high\" # <-\n", field: "realtime.priority", msg: "want an integer"},
+		{name: "lock_memory unknown", tables: baseTables + "[realtime]\nlock_memory = \"yes\" # <-\n", field: "realtime.lock_memory", msg: "is not one of"},
+		{name: "realtime processes not a list", tables: baseTables + "[realtime]\nprocesses = \"had2\" # <-\n", field: "realtime.processes", msg: "want a list"},
+		{name: "realtime process unknown", tables: baseTables + "[realtime]\nprocesses = [\"had2\", \"agent\"] # <-\n", field: "realtime.processes", msg: "entry 2 (agent) is not one of"},
+		{name: "realtime process twice", tables: baseTables + "[realtime]\nprocesses = [\"sender\", \"sender\"] # <-\n", field: "realtime.processes", msg: "listed twice"},
+		{name: "realtime key unknown", tables: baseTables + "[realtime]\nnice = -5 # <-\n", field: "realtime.nice", msg: ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -314,6 +323,7 @@ func TestDefaults(t *testing.T) {
 		Serial:    []SerialPath{{Name: "serial0", Device: "/dev/ttyS0", Baud: 115200}},
 		Fence:     Fence{Timeout: 10 * time.Second},
 		Supervise: DefaultSupervise(),
+		Realtime:  DefaultRealtime(),
 		Admin:     DefaultAdmin(),
 		Alerts:    DefaultAlerts(),
 	}
@@ -372,6 +382,11 @@ max_restarts = 3
 restart_window = "10s"
 backoff_min = "1ms"
 backoff_max = "1s"
+[realtime]
+policy = "fifo"
+priority = 99
+lock_memory = "current"
+processes = ["receiver", "admin"]
 [admin]
 socket = "run/admin.sock"
 group = "wheel"
@@ -409,6 +424,7 @@ sms = { url = "http://10.213.0.9/sms" }
 		Fence:  Fence{Command: "poweroff-peer", Timeout: 2 * time.Second, Required: true},
 		Supervise: Supervise{Liveness: 10 * time.Millisecond, HangTimeout: 100 * time.Millisecond, BrainGrace: time.Second,
 			MaxRestarts: 3, RestartWindow: 10 * time.Second, BackoffMin: time.Millisecond, BackoffMax: time.Second},
+		Realtime: Realtime{Policy: SchedFIFO, Priority: 99, LockMemory: LockCurrent, Processes: []string{"receiver", "admin"}},
 		Admin: Admin{Socket: "/etc/had/run/admin.sock", Group: "wheel", Listen: "10.213.0.2:8443", TokenFile: "/etc/had/token",
 			Web: true, Metrics: true, Peer: "10.213.0.1:8443", History: time.Hour},
 		Alerts: Alerts{MinLevel: "info", RateLimit: 5 * time.Second, Timeout: 3 * time.Second, Beep: true, Command: "logger -t had",

@@ -169,6 +169,12 @@ func encode(t *testing.T, c *Config) []byte {
 			"backoff_min":    c.Supervise.BackoffMin.String(),
 			"backoff_max":    c.Supervise.BackoffMax.String(),
 		},
+		"realtime": map[string]any{
+			"policy":      string(c.Realtime.Policy),
+			"priority":    int64(c.Realtime.Priority),
+			"lock_memory": string(c.Realtime.LockMemory),
+			"processes":   c.Realtime.Processes,
+		},
 	}
 	if c.Primary != 0 {
 		m["primary"] = int64(c.Primary)

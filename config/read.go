@@ -71,6 +71,7 @@ func (r *reader) read(f *tomlFile) *Config {
 		Timers:    DefaultTimers(),
 		Fence:     Fence{Timeout: DefaultFenceTimeout},
 		Supervise: DefaultSupervise(),
+		Realtime:  DefaultRealtime(),
 	}
 
 	if n, ok := r.integer("cluster_id", f.ClusterID, true); ok {
@@ -155,6 +156,7 @@ func (r *reader) read(f *tomlFile) *Config {
 	r.duration("supervise.backoff_min", f.Supervise.BackoffMin, &s.BackoffMin)
 	r.duration("supervise.backoff_max", f.Supervise.BackoffMax, &s.BackoffMax)
 
+	r.readRealtime(f, cfg)
 	r.readAgents(f, cfg)
 	r.readAdmin(f, cfg)
 	return cfg

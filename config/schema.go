@@ -31,6 +31,7 @@ type tomlFile struct {
 	Serial    []tomlSerial  `toml:"serial"`
 	Fence     tomlFence     `toml:"fence"`
 	Supervise tomlSupervise `toml:"supervise"`
+	Realtime  tomlRealtime  `toml:"realtime"`
 	Agent     []tomlAgent   `toml:"agent"`
 	Admin     tomlAdmin     `toml:"admin"`
 	Alerts    tomlAlerts    `toml:"alerts"`
@@ -72,6 +73,13 @@ type tomlSupervise struct {
 	RestartWindow any `toml:"restart_window"`
 	BackoffMin    any `toml:"backoff_min"`
 	BackoffMax    any `toml:"backoff_max"`
+}
+
+type tomlRealtime struct {
+	Policy     any `toml:"policy"`
+	Priority   any `toml:"priority"`
+	LockMemory any `toml:"lock_memory"`
+	Processes  any `toml:"processes"`
 }
 
 // tomlAgent is one [[agent]]: the common keys, then every kind's own keys

@@ -82,6 +82,13 @@ type Daemon struct {
 	UpdatedS float64 `json:"updated_s"`
 	Phase    string  `json:"phase"`
 	Restarts uint64  `json:"restarts"` // by had1 since it started (had1 itself: 0)
+	// Sched is the scheduling it runs with ("rr:20 mlock onfault",
+	// "other", "other (realtime denied)"); empty when it does not say.
+	Sched string `json:"sched,omitempty"`
+	// Stalls: the sender's and the receiver's own scheduling stalls (woke
+	// later than planned by more than their threshold), and the longest.
+	Stalls     uint64  `json:"stalls,omitempty"`
+	MaxStallMs float64 `json:"max_stall_ms,omitempty"`
 }
 
 // Agent is one agent's latest verdict.
@@ -236,6 +243,12 @@ func gather(t reader, cfg *config.Config, now int64, wall time.Time) (Status, wi
 		if d.extra >= 0 {
 			daemon.Restarts = had1.Extra[d.extra]
 		}
+		if sc, ok := slots.ParseSched(dm.Extra[slots.ExtraSched]); ok {
+			daemon.Sched = sc.String()
+		}
+		if d.role == "sender" || d.role == "receiver" {
+			daemon.Stalls, daemon.MaxStallMs = dm.Extra[slots.ExtraStalls], float64(dm.Extra[slots.ExtraMaxStall])/1e6
+		}
 		st.Daemons = append(st.Daemons, daemon)
 		switch d.role {
 		case "receiver":
@@ -380,7 +393,14 @@ func (s Status) Text() string {
 		if d.Alive {
 			alive = "alive"
 		}
-		fmt.Fprintf(&b, "  %-8s pid %-7d %-9s %-8s updated %.3fs ago  restarts %d\n", d.Role, d.PID, alive, d.Phase, d.UpdatedS, d.Restarts)
+		fmt.Fprintf(&b, "  %-8s pid %-7d %-9s %-8s updated %.3fs ago  restarts %d", d.Role, d.PID, alive, d.Phase, d.UpdatedS, d.Restarts)
+		if d.Sched != "" {
+			fmt.Fprintf(&b, "  %s", d.Sched)
+		}
+		if d.Stalls > 0 {
+			fmt.Fprintf(&b, "  stalls %d (longest %.1f ms)", d.Stalls, d.MaxStallMs)
+		}
+		b.WriteString("\n")
 	}
 	if p := s.Perf; p != nil {
 		fmt.Fprintf(&b, "perf: %s\n", p.Text())

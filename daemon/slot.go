@@ -18,6 +18,7 @@ type Slot struct {
 	slot  int
 	every int64 // ns between bumps at most
 	last  int64 // shm.Now of the last write
+	kept  int64 // shm.Now of the last KeepRealtime
 }
 
 // NewSlot restores the slot's previous record (its Extra words and counter
@@ -37,8 +38,14 @@ func NewSlot(t *shm.Table, slot int, liveness, hang time.Duration) (*Slot, bool)
 	return d, whole
 }
 
-// Write stores the record now, bumping the counter.
+// Write stores the record now, bumping the counter. Once a liveness
+// period it also keeps new threads at the realtime policy (KeepRealtime).
 func (d *Slot) Write(now int64) {
+	if now-d.kept >= d.every {
+		d.kept = now
+		KeepRealtime()
+	}
+	d.Rec.Extra[slots.ExtraSched] = SchedWord()
 	d.Rec.Counter++
 	d.t.Write(d.slot, d.Rec.Record())
 	d.last = now

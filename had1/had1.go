@@ -503,6 +503,8 @@ func (s *Supervisor) bump() {
 		d.Extra[slots.ExtraReloadOK] = 1
 	}
 	s.mu.Unlock()
+	daemon.KeepRealtime() // threads the runtime made since the last bump
+	d.Extra[slots.ExtraSched] = daemon.SchedWord()
 	s.table.Write(shm.SlotHad1, d.Record())
 }
 

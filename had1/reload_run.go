@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hadcluster/had/config"
+	"github.com/hadcluster/had/daemon"
 	"github.com/hadcluster/had/shm"
 	"github.com/hadcluster/had/shm/slots"
 )
@@ -129,6 +130,7 @@ func (s *Supervisor) apply(ctx context.Context, began time.Time, next Loaded) re
 	s.mu.Lock()
 	s.cfg, s.opt.Own, s.opt.Peer, s.opt.Release = cfg, next.Own, next.Peer, next.Release
 	s.mu.Unlock()
+	daemon.SetRealtime(cfg.Realtime, "had1", s.log) // had1 keeps running: its own [realtime] applies in place
 
 	ok := len(problems) == 0 && !interrupted
 	text := "reload applied: sender, receiver and had2 restarted, admin next"

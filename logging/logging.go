@@ -50,3 +50,19 @@ func (j journalWriter) WriteLevel(l zerolog.Level, p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// flushTimeout bounds how long a daemon's exit waits for its queued log
+// lines.
+const flushTimeout = 2 * time.Second
+
+// NewDaemon is New for a daemon whose loops must never wait on the log (the
+// heartbeat path and the supervisors): it writes through an Async queue.
+// The returned exit flushes the queue and exits with code: call it instead
+// of os.Exit, and at the end of main.
+func NewDaemon(w io.Writer, proc, node, level string) (zerolog.Logger, func(code int)) {
+	a := NewAsync(w, AsyncQueue)
+	return New(a, proc, node, level), func(code int) {
+		a.Flush(flushTimeout)
+		os.Exit(code)
+	}
+}

@@ -35,6 +35,7 @@ type Options struct {
 	Manual    bool   // manual failback
 	Timers    string // the [timers] table's body; empty: the shipped defaults
 	Supervise string // the [supervise] table's body; empty: the defaults
+	Realtime  string // the [realtime] table's body; empty: the defaults
 	Extra     string // more top-level TOML for both nodes (e.g. log_level)
 	// NoService leaves echod out of the tables: only the VIPs move.
 	NoService bool
@@ -183,6 +184,9 @@ bin_dir = %[9]q
 	}
 	if c.Opts.Supervise != "" {
 		cfg += "\n[supervise]\n" + c.Opts.Supervise + "\n"
+	}
+	if c.Opts.Realtime != "" {
+		cfg += "\n[realtime]\n" + c.Opts.Realtime + "\n"
 	}
 	cfg += fmt.Sprintf(`
 [[udp]]

@@ -76,10 +76,11 @@ func (b *Bed) TTY(node string) string {
 	return filepath.Join(b.ttyDir, "tty"+b.mustNode(node).name)
 }
 
-// RunDir is a per-node directory, emptied by PowerOff like /run on a reboot:
+// RunDir is a per-node directory, emptied by PowerOff like /run on a reboot
+// and, like /run and /dev/shm, on tmpfs when the machine has /dev/shm:
 // the place for a node's shared-memory table, sockets and pid files.
 func (b *Bed) RunDir(node string) string {
-	return filepath.Join(b.dir, "run", b.mustNode(node).name)
+	return filepath.Join(b.runDir, b.mustNode(node).name)
 }
 
 // LogPath is where Start(node, name, …) sends stdout and stderr. Starts of

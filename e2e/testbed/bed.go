@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,15 +75,19 @@ type Bed struct {
 	ownDir    bool
 	ttyDir    string // where the tty links are: dir unless its name upsets socat
 	ownTTYDir bool
+	runDir    string // the nodes' run directories: on tmpfs (shmDir) when possible
+	ownRunDir bool
 	opts      Options
 	nodes     map[string]*node
 	sw        *node
 
-	mu      sync.Mutex
-	off     map[string]bool // powered-off nodes
-	socat   *Proc           // nil while the serial line is cut
-	procs   []*Proc
-	probers []*Prober
+	mu       sync.Mutex
+	off      map[string]bool // powered-off nodes
+	socat    *Proc           // nil while the serial line is cut
+	procs    []*Proc
+	probers  []*Prober
+	captures []*ARPCapture
+	watches  []*AddrWatch
 
 	closeOnce sync.Once
 	closeErr  error
@@ -96,6 +101,9 @@ const socatSpecial = ",:!;{}[]()'\" \\"
 
 // namePrefix starts every namespace the package creates; sweep relies on it.
 const namePrefix = "hadtb-"
+
+// shmDir is the tmpfs where the nodes' run directories go.
+const shmDir = "/dev/shm"
 
 // New creates a bed for a test and destroys it in t.Cleanup, dumping the tail
 // of every log first when the test failed. It skips the test when not root.
@@ -158,6 +166,17 @@ func Create(opts Options) (_ *Bed, err error) {
 		}
 		b.ownTTYDir = true
 	}
+	// The run directories hold the nodes' record tables, which production
+	// keeps in /dev/shm: a table mapped from a journalled file system
+	// stalls its writers whenever the page was just written back (the
+	// write fault waits for the journal, whose thread a loaded machine
+	// starves), which is not what a node sees.
+	b.runDir = filepath.Join(b.dir, "run")
+	if st, err := os.Stat(shmDir); err == nil && st.IsDir() {
+		if d, err := os.MkdirTemp(shmDir, b.name+"-run-"); err == nil {
+			b.runDir, b.ownRunDir = d, true
+		}
+	}
 	b.sw = &node{name: "SW", ns: b.name + "-sw"}
 	b.nodes = map[string]*node{}
 	for _, n := range []struct {
@@ -194,11 +213,17 @@ func Create(opts Options) (_ *Bed, err error) {
 func (b *Bed) Close() error {
 	b.closeOnce.Do(func() {
 		b.mu.Lock()
-		probers := b.probers
-		b.probers = nil
+		probers, captures, watches := b.probers, b.captures, b.watches
+		b.probers, b.captures, b.watches = nil, nil, nil
 		b.mu.Unlock()
 		for _, p := range probers {
 			p.Stop()
+		}
+		for _, c := range captures {
+			c.Stop()
+		}
+		for _, w := range watches {
+			w.Stop()
 		}
 		var errs []error
 		all := []*node{b.nodes["C"], b.nodes["B"], b.nodes["A"], b.sw}
@@ -229,7 +254,7 @@ func (b *Bed) Close() error {
 		for _, d := range []struct {
 			path string
 			own  bool
-		}{{b.dir, b.ownDir}, {b.ttyDir, b.ownTTYDir}} {
+		}{{b.dir, b.ownDir}, {b.ttyDir, b.ownTTYDir}, {b.runDir, b.ownRunDir}} {
 			if d.own {
 				if err := os.RemoveAll(d.path); err != nil {
 					errs = append(errs, fmt.Errorf("remove bed dir: %w", err))

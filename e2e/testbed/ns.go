@@ -166,7 +166,21 @@ func sweep() {
 			_, _ = run("ip", "netns", "del", e.Name())
 		}
 	}
+	// Run directories on tmpfs of beds whose process is gone.
+	runs, _ := filepath.Glob(filepath.Join(shmDir, namePrefix+"*-run-*"))
+	for _, d := range runs {
+		m := staleRun.FindStringSubmatch(filepath.Base(d))
+		if m == nil {
+			continue
+		}
+		if pid, _ := strconv.Atoi(m[1]); pid != os.Getpid() && errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			_ = os.RemoveAll(d)
+		}
+	}
 }
+
+// staleRun matches a bed's run directory: hadtb-PID-SEQ-run-RANDOM.
+var staleRun = regexp.MustCompile(`^` + namePrefix + `(\d+)-\d+-run-\d+$`)
 
 // pollEvery is how often poll checks its condition: well under the times
 // the tests measure, well above the cost of one check.

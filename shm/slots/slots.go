@@ -7,6 +7,7 @@ package slots
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/hadcluster/had/comm/wire"
 	"github.com/hadcluster/had/shm"
@@ -70,7 +71,92 @@ const (
 	ExtraAccepted    = 6
 	// admin server
 	ExtraAlertSeen = 0 // the last event (slots.Event N) handed to the alerts, so a restart neither repeats nor skips
+	// sender and receiver: their own scheduling stalls, a wake-up later
+	// than planned by more than the role's threshold (the process was not
+	// run); the receiver does not count them against the peer
+	ExtraStalls   = 7 // stalls since the table was made
+	ExtraMaxStall = 8 // the longest, ns
+	// every daemon
+	ExtraSched = 9 // the scheduling it runs with: Sched.Word
 )
+
+// SchedPolicy is a daemon's scheduling policy as its slot reports it.
+// Append only.
+type SchedPolicy uint8
+
+const (
+	SchedOther SchedPolicy = 0 // the normal time-sharing policy
+	SchedFIFO  SchedPolicy = 1
+	SchedRR    SchedPolicy = 2
+)
+
+// MemLock is how a daemon's memory is locked (mlockall). Append only.
+type MemLock uint8
+
+const (
+	LockNone    MemLock = 0
+	LockCurrent MemLock = 1 // MCL_CURRENT
+	LockAll     MemLock = 2 // MCL_CURRENT|MCL_FUTURE
+	LockOnFault MemLock = 3 // MCL_CURRENT|MCL_FUTURE|MCL_ONFAULT
+)
+
+// Sched is the scheduling a daemon runs with, in its slot's ExtraSched
+// word:
+//
+//	bits 0-7   SchedPolicy      bits 8-15  priority (1-99; 0 for SchedOther)
+//	bits 16-23 MemLock          bit 24     Denied: realtime settings were
+//	                                       configured but refused (no privilege)
+//	bit 25     Set: the word is filled in (a daemon that predates it leaves 0)
+type Sched struct {
+	Policy   SchedPolicy
+	Priority uint8
+	Lock     MemLock
+	Denied   bool
+}
+
+// Word encodes s for ExtraSched.
+func (s Sched) Word() uint64 {
+	w := uint64(s.Policy) | uint64(s.Priority)<<8 | uint64(s.Lock)<<16 | 1<<25
+	if s.Denied {
+		w |= 1 << 24
+	}
+	return w
+}
+
+// ParseSched decodes ExtraSched; ok is false when the daemon did not fill
+// it in.
+func ParseSched(w uint64) (s Sched, ok bool) {
+	if w&(1<<25) == 0 {
+		return Sched{}, false
+	}
+	return Sched{Policy: SchedPolicy(w), Priority: uint8(w >> 8), Lock: MemLock(w >> 16), Denied: w&(1<<24) != 0}, true
+}
+
+// String is the short form the console shows: "rr:20 mlock onfault",
+// "other", "other (realtime denied)".
+func (s Sched) String() string {
+	var b string
+	switch s.Policy {
+	case SchedFIFO:
+		b = fmt.Sprintf("fifo:%d", s.Priority)
+	case SchedRR:
+		b = fmt.Sprintf("rr:%d", s.Priority)
+	default:
+		b = "other"
+	}
+	switch s.Lock {
+	case LockCurrent:
+		b += " mlock current"
+	case LockAll:
+		b += " mlock all"
+	case LockOnFault:
+		b += " mlock onfault"
+	}
+	if s.Denied {
+		b += " (realtime denied)"
+	}
+	return b
+}
 
 // Record converts d for shm.Table.Write.
 func (d Daemon) Record() shm.Record {

@@ -131,3 +131,27 @@ func TestEventsRing(t *testing.T) {
 		t.Fatalf("a reader ahead of a new table: %d events, newest %d; want it to read the new table from the start", len(evs), newest)
 	}
 }
+
+func TestSchedWord(t *testing.T) {
+	tests := []struct {
+		in   Sched
+		text string
+	}{
+		{Sched{}, "other"},
+		{Sched{Policy: SchedRR, Priority: 20, Lock: LockOnFault}, "rr:20 mlock onfault"},
+		{Sched{Policy: SchedFIFO, Priority: 99, Lock: LockCurrent}, "fifo:99 mlock current"},
+		{Sched{Lock: LockAll, Denied: true}, "other mlock all (realtime denied)"},
+	}
+	for _, tt := range tests {
+		got, ok := ParseSched(tt.in.Word())
+		if !ok || got != tt.in {
+			t.Errorf("%+v: round trip got %+v, %v", tt.in, got, ok)
+		}
+		if got.String() != tt.text {
+			t.Errorf("%+v: got %q, want %q", tt.in, got.String(), tt.text)
+		}
+	}
+	if _, ok := ParseSched(0); ok {
+		t.Error("word 0 (not filled in): got ok")
+	}
+}

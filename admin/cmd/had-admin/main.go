@@ -36,6 +36,7 @@ func main() {
 	}
 	cfg := n.Config
 	log := logging.New(os.Stderr, "admin", cfg.NodeName, cfg.LogLevel)
+	daemon.SetRealtime(cfg.Realtime, "admin", log)
 	t, err := shm.Open(cfg.ShmPath)
 	if err != nil {
 		log.Error().Err(err).Msg("open table (had1 creates it)")

@@ -1,45 +1,48 @@
-// hadbench measures a real two-node cluster on the namespace test bed:
-// failover time (node A powered off → first reply at the VIP from node B,
-// as the client sees it) over several runs for each timer profile, and the
-// idle CPU and memory of one node's had processes. It prints a table.
+// hadbench measures a real two-node cluster on the namespace test bed and
+// prints one table per part:
+//
+//  1. failover: node A powered off → B detects (OVERTIME), enters T, adds
+//     the VIP, the client sees the first gratuitous ARP and the first
+//     reply, over several runs for each timer profile;
+//  2. kill -9 of each of A's processes → its replacement writing its slot,
+//     and the client's longest gap meanwhile;
+//  3. idle CPU and RSS of each of A's processes, and the heartbeat traffic
+//     on the wire (A's bridge port, the serial line) against the computed
+//     figure;
+//  4. agent to handover (a service killed on A → served by B);
+//
+// and, with -stress, instead of those: the default cluster for a while
+// with stress-ng saturating the CPUs, counting false failovers, late
+// heartbeats, the largest gaps and the daemons' own scheduling stalls.
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"flag"
 	"fmt"
-	"math/rand/v2"
-	"net/netip"
 	"os"
-	"path/filepath"
+	"runtime"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
+	"text/tabwriter"
 	"time"
 
-	"github.com/hadcluster/had/console"
+	"github.com/hadcluster/had/comm/wire"
+	"github.com/hadcluster/had/config"
 	"github.com/hadcluster/had/e2e/cluster"
 	"github.com/hadcluster/had/e2e/testbed"
 )
 
-// profiles are the timer settings measured. "default" is what ships.
-var profiles = []struct{ name, timers string }{
-	{"default", ""},
-	{"fast", `interval = "10ms"
-warntime = "20ms"
-deadtime = "40ms"
-initdead = "2s"
-ack_timeout = "20ms"
-retransmit = "5ms"`},
-}
-
 func main() {
-	runs := flag.Int("runs", 20, "failovers per profile")
-	idle := flag.Duration("idle", 20*time.Second, "how long to sample idle CPU")
-	only := flag.String("profile", "", "measure only this timer profile (and no agent profile)")
-	agentRuns := flag.Int("agent-runs", 10, "service failures per agent profile")
+	runs := flag.Int("runs", 20, "failover: power-offs per timer profile")
+	only := flag.String("profile", "", "failover: measure only this timer profile")
+	kills := flag.Int("kills", 10, "kill: kill -9 runs per process")
+	idle := flag.Duration("idle", 20*time.Second, "idle: how long to sample CPU and heartbeat traffic")
+	agentRuns := flag.Int("agent-runs", 10, "agent: service failures per agent profile")
+	parts := flag.String("parts", "failover,kill,idle,agent", "the parts to run, comma-separated")
+	stress := flag.Duration("stress", 0, "instead of the parts: run the default cluster this long under stress-ng and count false failovers")
+	stressArgs := flag.String("stress-args", "--cpu 2", "stress-ng's load arguments for -stress (empty: no load, a baseline)")
+	flag.StringVar(&keepDir, "keep", "", "keep each bed's directory (logs, configurations) under this directory")
+	rt := flag.String("realtime", "", "body of both nodes' [realtime] table, e.g. 'policy = \"off\"' (empty: the shipped defaults)")
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "hadbench: needs root (network namespaces)")
@@ -47,246 +50,218 @@ func main() {
 	}
 	bin, err := cluster.BinDir()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "hadbench:", err)
-		os.Exit(1)
+		fail("", err)
 	}
-	fmt.Printf("had failover benchmark: %d power-offs per profile, %s\n\n", *runs, time.Now().Format(time.RFC3339))
-	fmt.Printf("%-8s %5s %9s %9s %9s %9s\n", "profile", "runs", "min", "median", "p95", "max")
-	var idleDone bool
-	for _, pr := range profiles {
-		if *only != "" && pr.name != *only {
-			continue
-		}
-		times, cpu, rss, err := measure(bin, pr.timers, *runs, !idleDone, *idle)
+	fmt.Printf("hadbench %s: %d CPUs, load average %s", time.Now().Format(time.RFC3339), runtime.NumCPU(), loadavg())
+	if *rt != "" {
+		fmt.Printf(", [realtime] %s", strings.ReplaceAll(*rt, "\n", "; "))
+	}
+	fmt.Println()
+	if *stress > 0 {
+		fmt.Printf("\n4. stress: default timers for %v under `stress-ng %s`\n", *stress, *stressArgs)
+		res, err := measureStress(bin, *rt, *stressArgs, *stress, func(s string) { fmt.Fprintln(os.Stderr, "hadbench: stress", s) })
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "hadbench: profile %s: %v\n", pr.name, err)
-			os.Exit(1)
+			fail("stress", err)
 		}
-		row(pr.name, times)
-		if !idleDone {
-			idleDone = true
-			defer fmt.Printf("\nidle cost of node A's had processes (%s timers, %v): %.3f%% of one core, %.1f MiB RSS in all\n", pr.name, *idle, cpu, rss)
-		}
-	}
-	if *only != "" {
+		printStress(res)
 		return
 	}
-	fmt.Printf("\nagent to handover: service killed on A → first reply from B (%d runs each)\n", *agentRuns)
-	for _, ap := range agentProfiles {
-		times, err := measureAgent(bin, ap.agents, *agentRuns)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "hadbench: agent profile %s: %v\n", ap.name, err)
-			os.Exit(1)
-		}
-		row(ap.name, times)
-	}
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/1e6) }
-
-func row(name string, times []time.Duration) {
-	slices.Sort(times)
-	fmt.Printf("%-8s %5d %9s %9s %9s %9s\n", name, len(times), ms(times[0]), ms(times[len(times)/2]),
-		ms(times[(len(times)*95+99)/100-1]), ms(times[len(times)-1]))
-}
-
-// agentProfiles measure agent-to-handover: the service is killed on the
-// active node, its critical agent reports ERROR, the peer takes over.
-var agentProfiles = []struct{ name, agents string }{
-	{"tcp-1s", `[[agent]]
-name = "web"
-kind = "tcp"
-address = "127.0.0.1:8080"
-critical = true`},
-	{"nagios", `[[agent]]
-name = "web"
-kind = "exec"
-command = ["/usr/lib/nagios/plugins/check_tcp", "-H", "127.0.0.1", "-p", "8080"]
-critical = true
-interval = "200ms"
-timeout = "200ms"`},
-}
-
-// measureAgent kills the service on A runs times and measures until the
-// client is served by B; the operator's restart of the service on A then
-// fails it back.
-func measureAgent(bin, agentsTOML string, runs int) ([]time.Duration, error) {
-	bed, err := testbed.Create(testbed.Options{})
-	if err != nil {
-		return nil, err
-	}
-	defer bed.Close()
-	c, err := cluster.New(bed, bin, cluster.Options{Agents: agentsTOML})
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range cluster.Nodes {
-		if err := c.Start(n); err != nil {
-			return nil, err
-		}
-	}
-	p, err := bed.Probe(netip.AddrPortFrom(c.VIP(1), cluster.ServicePort))
-	if err != nil {
-		return nil, err
-	}
-	defer p.Stop()
-	var times []time.Duration
-	for i := 0; i < runs; i++ {
-		if _, err := c.WaitStatus("A", 30*time.Second, "A serving, agent OK", func(s console.Status) bool {
-			return s.Pair == "(N,N)" && s.Node.Held == "g1" && len(s.Agents) > 0 && s.Agents[0].Value == "OK"
-		}); err != nil {
-			return nil, fmt.Errorf("run %d: %w", i, err)
-		}
-		time.Sleep(time.Duration(rand.Int64N(int64(time.Second)))) // a random phase of the agent's interval
-		b, err := os.ReadFile(filepath.Join(bed.RunDir("A"), "echod-g1.pid"))
-		if err != nil {
-			return nil, err
-		}
-		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		killed := time.Now()
-		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-			return nil, err
-		}
-		r, err := p.FirstReplyFrom("B", killed, 20*time.Second)
-		if err != nil {
-			return nil, fmt.Errorf("run %d: %w", i, err)
-		}
-		times = append(times, r.Received.Sub(killed))
-		if out, err := bed.Exec("A", c.ServiceScript("A", 1), "start"); err != nil {
-			return nil, fmt.Errorf("restart the service: %w: %s", err, out)
-		}
-		if _, err := p.FirstReplyFrom("A", r.Received, 30*time.Second); err != nil {
-			return nil, fmt.Errorf("run %d failback: %w", i, err)
-		}
-	}
-	return times, nil
-}
-
-// measure runs the failovers of one profile on a fresh bed.
-func measure(bin, timers string, runs int, sampleIdle bool, idle time.Duration) (times []time.Duration, cpu, rss float64, err error) {
-	bed, err := testbed.Create(testbed.Options{})
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	defer bed.Close()
-	c, err := cluster.New(bed, bin, cluster.Options{Timers: timers})
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	for _, n := range cluster.Nodes {
-		if err := c.Start(n); err != nil {
-			return nil, 0, 0, err
-		}
-	}
-	p, err := bed.Probe(netip.AddrPortFrom(c.VIP(1), cluster.ServicePort))
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	defer p.Stop()
-	settled := func() error {
-		if _, err := p.FirstReplyFrom("A", time.Time{}, 30*time.Second); err != nil {
-			return err
-		}
-		for _, n := range cluster.Nodes {
-			if _, err := c.WaitStatus(n, 30*time.Second, "pair (N,N)", func(s console.Status) bool { return s.Pair == "(N,N)" }); err != nil {
-				return err
+	want := strings.Split(*parts, ",")
+	if slices.Contains(want, "failover") {
+		fmt.Printf("\n1. failover: node A powered off at a random phase → each step of B's takeover, ms after the power cut (%d runs per profile)\n", *runs)
+		tw := table()
+		fmt.Fprintln(tw, "profile\tstep\tmin\tmedian\tp95\tmax\tunseen\t")
+		for _, pr := range profiles {
+			if *only != "" && pr.name != *only {
+				continue
 			}
-		}
-		return nil
-	}
-	if err := settled(); err != nil {
-		return nil, 0, 0, err
-	}
-	if sampleIdle {
-		if cpu, rss, err = idleCost(c, idle); err != nil {
-			return nil, 0, 0, err
-		}
-	}
-	for i := 0; i < runs; i++ {
-		// A settled pair has just sent a heartbeat (a state change sends
-		// one at once): power off at a random phase of the heartbeat, as a
-		// real failure would, not right after one.
-		time.Sleep(time.Duration(rand.Int64N(int64(time.Second))))
-		off := time.Now()
-		if err := bed.PowerOff("A"); err != nil {
-			return nil, 0, 0, err
-		}
-		r, err := p.FirstReplyFrom("B", off, 10*time.Second)
-		if err != nil {
-			return nil, 0, 0, fmt.Errorf("run %d: %w", i, err)
-		}
-		times = append(times, r.Received.Sub(off))
-		if err := bed.PowerOn("A"); err != nil {
-			return nil, 0, 0, err
-		}
-		on := time.Now()
-		if err := c.Start("A"); err != nil {
-			return nil, 0, 0, err
-		}
-		if _, err := p.FirstReplyFrom("A", on, 30*time.Second); err != nil {
-			return nil, 0, 0, fmt.Errorf("run %d failback: %w", i, err)
-		}
-		if err := settled(); err != nil {
-			return nil, 0, 0, fmt.Errorf("run %d: %w", i, err)
-		}
-	}
-	return times, cpu, rss, nil
-}
-
-// idleCost samples the CPU time and RSS of node A's had processes over d.
-// CPU time is utime+stime of /proc/PID/stat, which counts every thread
-// (schedstat is per thread), in clock ticks of 10 ms.
-func idleCost(c *cluster.Cluster, d time.Duration) (cpuPercent, rssMiB float64, err error) {
-	st, err := c.Status("A")
-	if err != nil {
-		return 0, 0, err
-	}
-	var pids []int
-	for _, dm := range st.Daemons {
-		pids = append(pids, int(dm.PID))
-	}
-	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
-	cpuNow := func() (time.Duration, error) {
-		var sum time.Duration
-		for _, pid := range pids {
-			b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+			res, err := measureFailover(bin, pr, *rt, *runs)
 			if err != nil {
-				return 0, err
+				fail("failover "+pr.name, err)
 			}
-			f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-			for _, i := range []int{14 - 3, 15 - 3} { // utime, stime
-				v, err := strconv.ParseInt(f[i], 10, 64)
-				if err != nil {
-					return 0, err
+			for i, step := range failoverSteps {
+				var d []time.Duration
+				for _, r := range res {
+					d = append(d, r.steps()[i])
 				}
-				sum += time.Duration(v) * tick
+				name := pr.name
+				if i > 0 {
+					name = ""
+				}
+				s := summarize(d)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", name, step, ms(s.min), ms(s.med), ms(s.p95), ms(s.max), s.missing)
 			}
 		}
-		return sum, nil
+		tw.Flush()
 	}
-	before, err := cpuNow()
-	if err != nil {
-		return 0, 0, err
-	}
-	start := time.Now()
-	time.Sleep(d)
-	after, err := cpuNow()
-	if err != nil {
-		return 0, 0, err
-	}
-	cpuPercent = float64(after-before) / float64(time.Since(start)) * 100
-	for _, pid := range pids {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if slices.Contains(want, "kill") {
+		fmt.Printf("\n2. kill -9 of each of A's processes → the replacement writes its slot (%d runs each); the client at the VIP meanwhile\n", *kills)
+		res, baseline, err := measureKills(bin, *rt, *kills)
 		if err != nil {
-			return 0, 0, err
+			fail("kill", err)
 		}
-		sc := bufio.NewScanner(bytes.NewReader(b))
-		for sc.Scan() {
-			if f := strings.Fields(sc.Text()); len(f) >= 2 && f[0] == "VmRSS:" {
-				kb, _ := strconv.ParseFloat(f[1], 64)
-				rssMiB += kb / 1024
+		tw := table()
+		fmt.Fprintln(tw, "process\tmin\tmedian\tmax\tclient's longest gap (max)\treplies from B\tB took over\t")
+		for _, r := range res {
+			b, g := summarize(r.back), summarize(r.gap)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t\n", r.target, ms(b.min), ms(b.med), ms(b.max), ms(g.max), r.fromB, r.toT)
+			if r.timeout > 0 {
+				fmt.Fprintf(tw, "\t%d runs: no replacement within %v\t\t\t\t\t\t\n", r.timeout, killWait)
 			}
 		}
+		tw.Flush()
+		fmt.Printf("the client's longest gap over %v without a kill: %s\n", 2*killSettle, ms(baseline))
 	}
-	return cpuPercent, rssMiB, nil
+	if slices.Contains(want, "idle") {
+		fmt.Printf("\n3. idle cost of node A at the default settings (%v sample, client quiet)\n", *idle)
+		res, err := measureIdle(bin, *rt, *idle)
+		if err != nil {
+			fail("idle", err)
+		}
+		printIdle(res)
+	}
+	if slices.Contains(want, "agent") {
+		fmt.Printf("\n5. agent to handover: service killed on A → first reply from B (%d runs each)\n", *agentRuns)
+		tw := table()
+		fmt.Fprintln(tw, "agent\tmin\tmedian\tp95\tmax\t")
+		for _, ap := range agentProfiles {
+			times, err := measureAgent(bin, ap.agents, *agentRuns)
+			if err != nil {
+				fail("agent "+ap.name, err)
+			}
+			s := summarize(times)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", ap.name, ms(s.min), ms(s.med), ms(s.p95), ms(s.max))
+		}
+		tw.Flush()
+	}
+}
+
+// keepDir, when set, keeps the beds' directories (-keep).
+var keepDir string
+
+// newBed creates a test bed, in a fresh directory under keepDir when set.
+func newBed() (*testbed.Bed, error) {
+	opts := testbed.Options{}
+	if keepDir != "" {
+		if err := os.MkdirAll(keepDir, 0o755); err != nil {
+			return nil, err
+		}
+		dir, err := os.MkdirTemp(keepDir, "bed-")
+		if err != nil {
+			return nil, err
+		}
+		opts.Dir = dir
+		fmt.Fprintln(os.Stderr, "hadbench: bed in", dir)
+	}
+	return testbed.Create(opts)
+}
+
+func fail(part string, err error) {
+	if part != "" {
+		part += ": "
+	}
+	fmt.Fprintf(os.Stderr, "hadbench: %s%v\n", part, err)
+	os.Exit(1)
+}
+
+func table() *tabwriter.Writer {
+	return tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
+}
+
+// Heartbeat sizes on the wire, for the computed figure: one frame per
+// interval per path; a UDP datagram adds UDP (8), IPv4 (20) and Ethernet
+// (14) headers; the serial framing adds its own bytes.
+const (
+	udpOverhead = 8 + 20 + 14
+	// serialOverhead: sync (2), length (2) and CRC-32 (4) around the frame,
+	// minus nothing; see comm/serial.go. Checked against the measured figure.
+	serialOverhead = 93 - wire.Size
+)
+
+func printIdle(res idleResult) {
+	tw := table()
+	fmt.Fprintln(tw, "process\tCPU % of one core\tRSS MiB\tlocked MiB\t")
+	var cpu, rss, lck, cpuCore, rssCore float64
+	for _, p := range res.procs {
+		fmt.Fprintf(tw, "%s\t%.3f\t%.1f\t%.1f\t\n", p.role, p.cpu, p.rssMiB, p.locked)
+		cpu, rss, lck = cpu+p.cpu, rss+p.rssMiB, lck+p.locked
+		if !strings.HasPrefix(p.role, "agent") {
+			cpuCore, rssCore = cpuCore+p.cpu, rssCore+p.rssMiB
+		}
+	}
+	fmt.Fprintf(tw, "had1+had2+sender+receiver+admin\t%.3f\t%.1f\t\t\n", cpuCore, rssCore)
+	fmt.Fprintf(tw, "all, with the agent\t%.3f\t%.1f\t%.1f\t\n", cpu, rss, lck)
+	tw.Flush()
+
+	interval := config.DefaultTimers().Interval
+	perS := float64(time.Second) / float64(interval)
+	udp := float64(wire.Size+udpOverhead) * perS
+	serial := float64(wire.Size+serialOverhead) * perS
+	w := res.wire
+	fmt.Printf("\nheartbeat traffic at the default interval (%v), measured over %v with the client quiet\n", interval, res.sample.Round(time.Second))
+	tw = table()
+	fmt.Fprintln(tw, "path\tmeasured B/s\tframes/s\tcomputed B/s\t")
+	fmt.Fprintf(tw, "LAN, A → switch (A's bridge port)\t%.0f\t%.1f\t%.0f\t\n", w.fromA, w.pktFromA, udp)
+	fmt.Fprintf(tw, "LAN, switch → A\t%.0f\t%.1f\t%.0f\t\n", w.toA, w.pktToA, udp)
+	fmt.Fprintf(tw, "serial, each direction (half of socat's reads)\t%.0f\t\t%.0f\t\n", w.serial/2, serial)
+	tw.Flush()
+	fmt.Printf("computed: %d-byte frame, %d B per UDP datagram on Ethernet (%d with preamble, FCS and gap on a real wire), %d B per serial frame; %.0f frames/s per path and direction\n",
+		wire.Size, wire.Size+udpOverhead, wire.Size+udpOverhead+24, wire.Size+serialOverhead, perS)
+}
+
+func printStress(r stressResult) {
+	fmt.Printf("ran %v; CPUs busy %.1f%%; load average at the end %s\n", r.took.Round(time.Second), r.busy, r.load)
+	tw := table()
+	fmt.Fprintln(tw, "figure\tnode A\tnode B\t")
+	fmt.Fprintf(tw, "takeovers by B (false failovers)\t\t%d\t\n", r.takeovers)
+	fmt.Fprintf(tw, "client replies from B\t\t%d\t\n", r.fromB)
+	fmt.Fprintf(tw, "OVERTIMEs declared by the receiver\t%d\t%d\t\n", r.overtime[0], r.overtime[1])
+	fmt.Fprintf(tw, "dead time reached only by the receiver's own stall (no OVERTIME)\t%d\t%d\t\n", r.deferred[0], r.deferred[1])
+	gap := func(d time.Duration) string {
+		if d == 0 {
+			return "< warntime"
+		}
+		return ms(d)
+	}
+	fmt.Fprintf(tw, "longest silence of the peer on every path\t%s\t%s\t\n", gap(r.peerGap[0]), gap(r.peerGap[1]))
+	for i := range r.after[0].paths {
+		var late, downs, gaps [2]string
+		for n := range 2 {
+			if i >= len(r.after[n].paths) || i >= len(r.before[n].paths) {
+				continue
+			}
+			a, b := r.after[n].paths[i], r.before[n].paths[i]
+			late[n], downs[n] = fmt.Sprint(a.late-b.late), fmt.Sprint(a.downs-b.downs)
+			gaps[n] = ms(a.maxGap)
+			if a.maxGap == b.maxGap {
+				gaps[n] += " (before the load)"
+			}
+		}
+		name := r.after[0].paths[i].name
+		fmt.Fprintf(tw, "path %s: late heartbeats (gap > warntime)\t%s\t%s\t\n", name, late[0], late[1])
+		fmt.Fprintf(tw, "path %s: went down (silent for the dead time)\t%s\t%s\t\n", name, downs[0], downs[1])
+		fmt.Fprintf(tw, "path %s: largest gap while up\t%s\t%s\t\n", name, gaps[0], gaps[1])
+	}
+	for _, s := range []struct {
+		name string
+		get  func(nodeCounters) stallCount
+	}{{"receiver", func(c nodeCounters) stallCount { return c.recvLag }}, {"sender", func(c nodeCounters) stallCount { return c.sendLag }}} {
+		var v [2]string
+		for n := range 2 {
+			a, b := s.get(r.after[n]), s.get(r.before[n])
+			v[n] = fmt.Sprintf("%d (longest %s)", a.n-b.n, ms(a.max))
+		}
+		fmt.Fprintf(tw, "%s's own scheduling stalls\t%s\t%s\t\n", s.name, v[0], v[1])
+	}
+	fmt.Fprintf(tw, "restarts of had2/sender/receiver\t%d\t%d\t\n", r.after[0].restarts-r.before[0].restarts, r.after[1].restarts-r.before[1].restarts)
+	fmt.Fprintf(tw, "client: longest gap at the VIP / requests unanswered\t%s / %.2f%%\t\t\n", ms(r.clientGap), r.clientLost)
+	tw.Flush()
 }

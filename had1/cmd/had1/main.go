@@ -50,7 +50,8 @@ func main() {
 		return
 	}
 	cfg := first.Config
-	log := logging.New(os.Stderr, "had1", cfg.NodeName, cfg.LogLevel)
+	log, exit := logging.NewDaemon(os.Stderr, "had1", cfg.NodeName, cfg.LogLevel)
+	daemon.SetRealtime(cfg.Realtime, "had1", log)
 	first.Release = releaser{n: first.Release.(releaser).n, log: log}
 	for _, err := range first.Skipped {
 		log.Warn().Err(err).Msg("agent skipped")
@@ -90,13 +91,14 @@ func main() {
 	switch {
 	case errors.Is(err, had1.ErrFailedSafe):
 		log.Error().Err(err).Msg("had1 exited")
-		os.Exit(had1.ExitFailSafe)
+		exit(had1.ExitFailSafe)
 	case errors.Is(err, had1.ErrRunning) && had1.UnderSystemd():
-		attach(cfg.ShmPath, log)
+		attach(cfg.ShmPath, log, exit)
 	case err != nil:
 		log.Error().Err(err).Msg("not started")
-		os.Exit(had1.ExitConfig)
+		exit(had1.ExitConfig)
 	}
+	exit(had1.ExitOK)
 }
 
 // load reads the whole node and its agents: at start, and on every reload.
@@ -135,26 +137,26 @@ func lines(s string) []string {
 // keeps the node's processes): MAINPID names it, READY=1 makes the unit
 // active, and this process leaves. Without that, `systemctl start` would
 // fail against a node that runs.
-func attach(shmPath string, log zerolog.Logger) {
+func attach(shmPath string, log zerolog.Logger, exit func(int)) {
 	t, err := shm.Open(shmPath)
 	if err != nil {
 		log.Error().Err(err).Msg("not started: another had1 runs, and its table is unreadable")
-		os.Exit(had1.ExitConfig)
+		exit(had1.ExitConfig)
 	}
 	defer t.Close()
 	r, err := t.Read(shm.SlotHad1)
 	d := slots.ParseDaemon(r)
 	if err != nil && !errors.Is(err, shm.ErrStale) || d.PID <= 0 {
 		log.Error().Err(err).Msg("not started: another had1 runs, and its slot is unreadable")
-		os.Exit(had1.ExitConfig)
+		exit(had1.ExitConfig)
 	}
 	if got, err := daemon.StartTime(int(d.PID)); err != nil || got != d.Start {
 		log.Error().Int32("pid", d.PID).Msg("not started: another had1 holds the table, but its slot names a process that is gone")
-		os.Exit(had1.ExitConfig)
+		exit(had1.ExitConfig)
 	}
 	if err := (had1.Systemd{}).Notify(fmt.Sprintf("MAINPID=%d\nREADY=1\nSTATUS=attached to the running had1", d.PID)); err != nil {
 		log.Error().Err(err).Msg("not started: another had1 runs, and systemd was not told")
-		os.Exit(had1.ExitConfig)
+		exit(had1.ExitConfig)
 	}
 	log.Warn().Int32("pid", d.PID).Msg("another had1 runs this node: handed the unit's main process over to it")
 }

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/hadcluster/had/daemon"
 	"github.com/hadcluster/had/had1"
 	"github.com/hadcluster/had/had2"
@@ -31,28 +33,35 @@ func main() {
 		os.Exit(had1.ExitConfig)
 	}
 	cfg := n.Config
-	log := logging.New(os.Stderr, "had2", cfg.NodeName, cfg.LogLevel)
+	log, exit := logging.NewDaemon(os.Stderr, "had2", cfg.NodeName, cfg.LogLevel)
+	daemon.SetRealtime(cfg.Realtime, "had2", log)
+	exit(run(n, *cfgPath, log))
+}
+
+// run is had2's life once it has a logger; it returns the exit code.
+func run(n *node.Node, cfgPath string, log zerolog.Logger) int {
+	cfg := n.Config
 	t, err := shm.Open(cfg.ShmPath)
 	if err != nil {
 		log.Error().Err(err).Msg("open table (had1 creates it)")
-		os.Exit(had1.ExitConfig)
+		return had1.ExitConfig
 	}
 	defer t.Close()
 	release, err := t.Lock(shm.SlotHad2)
 	if err != nil {
 		log.Error().Err(err).Msg("another had2 runs on this node")
-		os.Exit(had1.ExitConfig)
+		return had1.ExitConfig
 	}
 	defer release()
 	o, err := node.OpenOS()
 	if err != nil {
 		log.Error().Err(err).Msg("open OS")
-		os.Exit(had1.ExitConfig)
+		return had1.ExitConfig
 	}
 	defer o.Close()
 	own, peer := n.Tables(log, o.Deps)
 	opt := had2.Options{
-		Config: cfg, ConfigPath: *cfgPath, Table: t, Log: log, Stdout: os.Stdout, Stderr: os.Stderr,
+		Config: cfg, ConfigPath: cfgPath, Table: t, Log: log, Stdout: os.Stdout, Stderr: os.Stderr,
 		// Under systemd, systemd restarts had1 (deploy/systemd/had.service);
 		// two restarters would race for the table's lock.
 		SuperviseHad1: os.Getenv(had1.EnvSupervisor) != "systemd",
@@ -82,8 +91,9 @@ func main() {
 	if err := had2.Run(ctx, opt); err != nil {
 		log.Error().Err(err).Msg("had2 exited")
 		if errors.Is(err, had2.ErrFailSafe) {
-			os.Exit(had1.ExitFailSafe)
+			return had1.ExitFailSafe
 		}
-		os.Exit(had1.ExitConfig)
+		return had1.ExitConfig
 	}
+	return had1.ExitOK
 }

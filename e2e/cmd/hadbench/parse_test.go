@@ -1,0 +1,73 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+func TestParseCPUStat(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     cpuSample
+		ok       bool
+	}{
+		{"linux 6", "cpu  100 5 50 800 20 0 25 0 0 0\ncpu0 1 2 3\n", cpuSample{idle: 820, total: 1000}, true},
+		{"no newline", "cpu  1 0 1 6 1 0 1 0", cpuSample{idle: 7, total: 10}, true},
+		{"too short", "cpu  1 2 3\n", cpuSample{}, false},
+		{"not a number", "cpu  1 2 x 4 5 6 7 8\n", cpuSample{}, false},
+		{"not the cpu line", "intr 1 2 3 4 5 6 7 8 9\n", cpuSample{}, false},
+	}
+	for _, tt := range tests {
+		got, err := parseCPUStat([]byte(tt.in))
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("%s: got %+v, %v; want %+v, ok %v", tt.name, got, err, tt.want, tt.ok)
+		}
+	}
+	a, b := cpuSample{idle: 100, total: 200}, cpuSample{idle: 110, total: 300}
+	if got := b.since(a); got != 90 {
+		t.Errorf("busy: got %v%%, want 90%%", got)
+	}
+	if got := a.since(a); got != 0 {
+		t.Errorf("busy over nothing: got %v, want 0", got)
+	}
+}
+
+func TestParseSchedstat(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     time.Duration
+		ok       bool
+	}{
+		{"thread", "123456789 2000 42\n", 123456789, true},
+		{"short", "12 3\n", 0, false},
+		{"not a number", "x 1 2\n", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseSchedstat([]byte(tt.in))
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("%s: got %v, %v; want %v, ok %v", tt.name, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestStatusKiB(t *testing.T) {
+	status := "Name:\thad-receiver\nVmLck:\t 1594816 kB\nVmRSS:\t    6656 kB\n"
+	rollup := "Rss:                6656 kB\nLocked:             3584 kB\n"
+	tests := []struct {
+		name, in, key string
+		want          float64
+		ok            bool
+	}{
+		{"VmRSS", status, "VmRSS", 6656, true},
+		{"VmLck", status, "VmLck", 1594816, true},
+		{"Locked in smaps_rollup", rollup, "Locked", 3584, true},
+		{"missing", status, "VmSwap", 0, false},
+		{"prefix of another key", status, "Vm", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := statusKiB([]byte(tt.in), tt.key)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("%s: got %v, %v; want %v, %v", tt.name, got, ok, tt.want, tt.ok)
+		}
+	}
+}
