@@ -125,7 +125,13 @@ func TestBed(t *testing.T) {
 		if err := b.CutSerial(); err != nil {
 			t.Fatal(err)
 		}
-		// The old ends hang up; the links dangle.
+		// The old ends hang up; the links are gone (a dangling one could
+		// reach a pty that reused the number).
+		for _, l := range []string{b.TTY("A"), b.TTY("B")} {
+			if _, err := os.Lstat(l); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("link %s after the cut: got %v, want it removed", l, err)
+			}
+		}
 		if err := poll(waitLong, func() (bool, error) {
 			_, err := fA.Write([]byte("x"))
 			return err != nil, nil

@@ -22,7 +22,13 @@ import (
 const serialTimeout = 5 * time.Second
 
 // CutSerial kills socat: both ttys hang up (reads see EOF or an error, writes
-// EIO) and their links dangle. Cutting a cut line does nothing.
+// EIO) and their links are removed. Cutting a cut line does nothing.
+//
+// A dangling link would not do: the kernel gives the dead line's /dev/pts
+// numbers to the next ptys opened, often another bed's socat, and a node
+// reopening its tty by the link then talks to another test's cluster
+// (same cluster id and key: its frames are accepted, a newer boot epoch
+// and all, and the true peer's are dropped as replays).
 func (b *Bed) CutSerial() error {
 	b.mu.Lock()
 	p := b.socat
@@ -30,6 +36,12 @@ func (b *Bed) CutSerial() error {
 	b.mu.Unlock()
 	if p == nil {
 		return nil
+	}
+	// The links go first: from the kill on, a node reopens by them.
+	for _, l := range []string{b.TTY("A"), b.TTY("B")} {
+		if err := os.Remove(l); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("cut serial: %w", err)
+		}
 	}
 	if err := p.Kill(); err != nil {
 		return fmt.Errorf("cut serial: %w", err)

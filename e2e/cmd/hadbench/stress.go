@@ -138,7 +138,7 @@ func measureStress(bin, rt, args string, d time.Duration, progress func(string))
 		elapsed += step
 		if progress != nil {
 			a, b := readCounters(tables[0]), readCounters(tables[1])
-			progress(fmt.Sprintf("%v: replies from B %d, late heartbeats A %d B %d, largest gap A %v B %v",
+			progress(fmt.Sprintf("%v: replies from B %d, late heartbeats A %d B %d, largest gap on any path A %v B %v",
 				elapsed, countFrom(p.Replies(), "B", start), a.late-res.before[0].late, b.late-res.before[1].late,
 				a.maxGap.Round(time.Millisecond), b.maxGap.Round(time.Millisecond)))
 		}
