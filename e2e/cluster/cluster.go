@@ -136,7 +136,8 @@ func (c *Cluster) ShmPath(node string) string { return filepath.Join(c.Bed.RunDi
 // VIP is the address of group g (1 or 2): node g's own service address.
 func (c *Cluster) VIP(g int) netip.Addr { return c.Bed.VIP(g - 1) }
 
-func peerOf(node string) string {
+// PeerOf is the other node of the cluster.
+func PeerOf(node string) string {
 	if node == "A" {
 		return "B"
 	}
@@ -144,7 +145,7 @@ func peerOf(node string) string {
 }
 
 func (c *Cluster) writeNode(id int, name string) error {
-	peer := peerOf(name)
+	peer := PeerOf(name)
 	mode := "mode = \"asymmetric\"\nprimary = 1\n"
 	if c.Opts.Symmetric {
 		mode = "mode = \"symmetric\"\n"

@@ -268,13 +268,6 @@ func (r *rig) nft(node, rules string) error {
 	return nil
 }
 
-func otherNode(n string) string {
-	if n == "A" {
-		return "B"
-	}
-	return "A"
-}
-
 // jumpClock steps the wall clock by d. Only the wall clock moves: had's
 // timers, and this harness's, run on the monotonic clock.
 func jumpClock(d time.Duration) error {

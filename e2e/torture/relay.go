@@ -52,7 +52,7 @@ type relay struct {
 // startRelay opens node's relay towards its peer's receiver.
 func startRelay(bed *testbed.Bed, node string, imp impairment, seed uint64) (*relay, error) {
 	self := bed.Addr(node)
-	r := &relay{peer: netip.AddrPortFrom(bed.Addr(otherNode(node)), heartbeatPort), imp: imp,
+	r := &relay{peer: netip.AddrPortFrom(bed.Addr(cluster.PeerOf(node)), heartbeatPort), imp: imp,
 		rng: rand.New(rand.NewPCG(seed, uint64(node[0])))}
 	err := bed.InNS(node, func() error {
 		var err error
@@ -144,7 +144,7 @@ func (r *rig) impairLAN(imp impairment) error {
 		ip daddr %s udp dport %d meta mark != %#x dnat to %s:%d
 	}
 }
-`, r.c.Bed.Addr(otherNode(node)), heartbeatPort, relayMark, r.c.Bed.Addr(node), relayPort)
+`, r.c.Bed.Addr(cluster.PeerOf(node)), heartbeatPort, relayMark, r.c.Bed.Addr(node), relayPort)
 		if err := r.nft(node, rules); err != nil {
 			return err
 		}

@@ -7,6 +7,22 @@ import (
 	"github.com/hadcluster/had/comm/wire"
 )
 
+// backupInN is node 2 of an asymmetric pair with required fencing, booted
+// and in N beside node 1 (boot epoch epoch), which holds g1.
+func backupInN(t *testing.T, epoch uint64) (*Machine, Config) {
+	t.Helper()
+	ms := time.Millisecond
+	cfg := Config{Me: 2, Peer: 1, PeerGroup: true, Preferred: 1, AutoFailback: true, Fence: true, FenceRequired: true,
+		Initdead: time.Second, AckTimeout: 50 * ms, Retransmit: 20 * ms, GiveUpWait: time.Second, RetryAfter: time.Second}
+	m := New(cfg, 0)
+	m.Step(1*ms, Heard{Msg: Message{Kind: wire.OK, State: wire.StateNormal, Held: g1, Epoch: epoch, Seq: 1}})
+	m.Step(2*ms, Heard{Msg: Message{Kind: wire.RecoverAck, ReqID: 1, State: wire.StateNormal, Held: g1, Epoch: epoch, Seq: 2}})
+	if m.State() != wire.StateNormal {
+		t.Fatalf("B after boot: %v, want N", m.State())
+	}
+	return m, cfg
+}
+
 func hasEffect(effs []Effect, kind EffectKind, msg wire.Kind) bool {
 	for _, e := range effs {
 		if e.Kind == kind && (kind != EffSend || e.Msg == msg) {
@@ -23,14 +39,7 @@ func hasEffect(effs []Effect, kind EffectKind, msg wire.Kind) bool {
 // power-cycling repeatedly).
 func TestFenceAfterThePeerSpokeUp(t *testing.T) {
 	ms := time.Millisecond
-	cfg := Config{Me: 2, Peer: 1, PeerGroup: true, Preferred: 1, AutoFailback: true, Fence: true, FenceRequired: true,
-		Initdead: time.Second, AckTimeout: 50 * ms, Retransmit: 20 * ms, GiveUpWait: time.Second, RetryAfter: time.Second}
-	m := New(cfg, 0)
-	m.Step(1*ms, Heard{Msg: Message{Kind: wire.OK, State: wire.StateNormal, Held: g1, Epoch: 1, Seq: 1}})
-	m.Step(2*ms, Heard{Msg: Message{Kind: wire.RecoverAck, ReqID: 1, State: wire.StateNormal, Held: g1, Epoch: 1, Seq: 2}})
-	if m.State() != wire.StateNormal {
-		t.Fatalf("B after boot: %v, want N", m.State())
-	}
+	m, cfg := backupInN(t, 1)
 
 	now := time.Second
 	if !hasEffect(m.Step(now, PeerSilent{}), EffSend, wire.TakeRequest) {
@@ -61,9 +70,7 @@ func TestFenceAfterThePeerSpokeUp(t *testing.T) {
 
 	// The fence was late but the peer still talks (a power cycle that
 	// reported late): its next frame says it is alive.
-	m2 := New(cfg, 0)
-	m2.Step(1*ms, Heard{Msg: Message{Kind: wire.OK, State: wire.StateNormal, Held: g1, Epoch: 1, Seq: 1}})
-	m2.Step(2*ms, Heard{Msg: Message{Kind: wire.RecoverAck, ReqID: 1, State: wire.StateNormal, Held: g1, Epoch: 1, Seq: 2}})
+	m2, _ := backupInN(t, 1)
 	m2.Step(time.Second, PeerSilent{})
 	m2.Step(time.Second+60*ms, Tick{})
 	m2.Step(time.Second+70*ms, Heard{Msg: Message{Kind: wire.Recover, ReqID: 1, State: wire.StateRecover, Epoch: 2, Seq: 1}})
@@ -81,11 +88,7 @@ func TestFenceAfterThePeerSpokeUp(t *testing.T) {
 // three times in a row). A new boot of the peer is heard as usual.
 func TestStaleFramesAfterFence(t *testing.T) {
 	ms := time.Millisecond
-	cfg := Config{Me: 2, Peer: 1, PeerGroup: true, Preferred: 1, AutoFailback: true, Fence: true, FenceRequired: true,
-		Initdead: time.Second, AckTimeout: 50 * ms, Retransmit: 20 * ms, GiveUpWait: time.Second, RetryAfter: time.Second}
-	m := New(cfg, 0)
-	m.Step(1*ms, Heard{Msg: Message{Kind: wire.OK, State: wire.StateNormal, Held: g1, Epoch: 7, Seq: 1}})
-	m.Step(2*ms, Heard{Msg: Message{Kind: wire.RecoverAck, ReqID: 1, State: wire.StateNormal, Held: g1, Epoch: 7, Seq: 2}})
+	m, cfg := backupInN(t, 7)
 	now := time.Second
 	m.Step(now, PeerSilent{})
 	now += cfg.AckTimeout + ms
