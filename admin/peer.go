@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hadcluster/had/console"
+	"github.com/hadcluster/had/daemon"
 )
 
 // PeerEvery is how often the peer's admin server is asked for its status;
@@ -43,7 +44,7 @@ type statuser interface {
 
 // pollPeer asks the peer for its status every PeerEvery until ctx ends.
 func pollPeer(ctx context.Context, c statuser, p *peerStatus) {
-	tick := time.NewTicker(PeerEvery)
+	tick := daemon.NewGrid(PeerEvery)
 	defer tick.Stop()
 	for {
 		actx, cancel := context.WithTimeout(ctx, PeerTimeout)

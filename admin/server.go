@@ -191,7 +191,7 @@ func (s *Server) Run(ctx context.Context) error {
 		s.tail(tl, own, now)
 		if now >= nextSample {
 			s.sample()
-			nextSample = max(nextSample+int64(SampleEvery), now)
+			nextSample = daemon.NextOnGrid(now, SampleEvery) // with the bumps: one wake-up
 		}
 		own.Bump(now)
 		s.t.Wait(shm.BellAdmin, bell, time.Duration(min(own.Next(), nextSample)-shm.Now()))

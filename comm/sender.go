@@ -260,11 +260,13 @@ func (s *Sender) checkBrain(now int64) {
 	case gone && !s.brainless:
 		s.brainless = true
 		s.own.Rec.Value, s.own.Rec.Text = shm.Warning, "heartbeats paused: had2 silent"
+		s.own.Write(now) // the operator sees why at once, not at the next bump
 		s.log.Error().Dur("silent", silent).Msg("had2 silent longer than the brain grace, heartbeats stopped")
 	case !gone && s.brainless:
 		s.brainless = false
 		s.beatAt = now // the peer may be about to give up on us
 		s.own.Rec.Value, s.own.Rec.Text = shm.OK, ""
+		s.own.Write(now)
 		s.log.Info().Msg("had2 back, heartbeats resumed")
 	}
 }

@@ -141,6 +141,13 @@ func DefaultSupervise() Supervise {
 	}
 }
 
+// HangCheck is how often a supervisor looks at a process's slot for a
+// hang: every liveness period (on the daemons' shared grid, so the checks
+// and the bumps share wake-ups), and at least four times a hang timeout.
+func (s Supervise) HangCheck() time.Duration {
+	return min(s.Liveness, s.HangTimeout/4)
+}
+
 // OwnGroup returns whether this node owns a resource group.
 func (c *Config) OwnGroup() bool {
 	return c.Mode == Symmetric || c.Primary == c.NodeID

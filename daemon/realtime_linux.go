@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -40,6 +41,8 @@ var rt struct {
 	known   map[int]bool // threads already at the policy
 	started bool         // the first pass is done: later threads are news
 	active  atomic.Bool  // a policy is being kept
+	made    int          // threads the runtime had at the last pass
+	skipped int          // calls without a pass since the last one
 	log     zerolog.Logger
 }
 
@@ -92,6 +95,7 @@ func SetRealtime(cfg config.Realtime, role string, log zerolog.Logger) slots.Sch
 		spareThreads(spares)
 		rt.mu.Lock()
 		rt.plan, rt.known, rt.log, rt.started = plan, map[int]bool{}, log, false
+		rt.made = threadsMade.Count()
 		err := applyThreads()
 		rt.mu.Unlock()
 		if err != nil {
@@ -111,19 +115,34 @@ func SetRealtime(cfg config.Realtime, role string, log zerolog.Logger) slots.Sch
 }
 
 // KeepRealtime puts the threads the Go runtime made since the last call
-// at the realtime policy. It costs a read of /proc/self/task, and does
-// nothing unless SetRealtime set a policy; daemons call it from their
-// liveness bumps, so no extra wake-up is spent on it.
+// at the realtime policy. It does nothing unless SetRealtime set a policy
+// and the runtime made a thread since the last pass (the runtime's own
+// count, no system call); a pass reads /proc/self/task. Daemons call it
+// from their liveness bumps, so no extra wake-up is spent on it.
 func KeepRealtime() {
 	if !rt.active.Load() {
 		return
 	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
+	made := threadsMade.Count()
+	if made == rt.made && rt.skipped < fullPassEvery {
+		rt.skipped++
+		return
+	}
+	rt.made, rt.skipped = made, 0 // read before the pass: a thread made during it is seen next time
 	if err := applyThreads(); err != nil {
 		rt.log.Warn().Err(err).Msg("new thread not set to realtime")
 	}
 }
+
+// threadsMade counts the runtime's threads: a change sends KeepRealtime to
+// /proc/self/task. The runtime ends a thread only with a goroutine that
+// exits locked to it, so the count could come back to the same number
+// with a new thread in it; every fullPassEvery calls a pass is made anyway.
+var threadsMade = pprof.Lookup("threadcreate")
+
+const fullPassEvery = 16
 
 // spares is how many idle threads SetRealtime makes the runtime keep: a
 // daemon with one P has at most a few goroutines in blocking system calls

@@ -157,7 +157,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) error {
 	}
 
 	var failure error
-	tick := time.NewTicker(cfg.Supervise.Liveness)
+	tick := daemon.NewGrid(cfg.Supervise.Liveness)
 	defer tick.Stop()
 	// Until the comm processes are up, look every few milliseconds: "PING
 	// start" (and READY=1, the pid file) should not wait for a liveness tick.
@@ -407,7 +407,7 @@ func (s *Supervisor) keeper(role Role, sv config.Supervise) *Keeper {
 		Table:  s.table,
 		Policy: policy(sv),
 		Hang:   sv.HangTimeout,
-		Check:  sv.HangTimeout / 4,
+		Check:  sv.HangCheck(),
 		Log:    s.log,
 		Stdout: s.opt.Stdout,
 		Stderr: s.opt.Stderr,

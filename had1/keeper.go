@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/hadcluster/had/daemon"
 	"github.com/hadcluster/had/shm"
 	"github.com/hadcluster/had/shm/slots"
 )
@@ -299,7 +300,7 @@ func (k *Keeper) adopt() *Proc {
 // writes a record Role.Valid refuses ("garbage"), a change is requested
 // ("change", with the request), or ctx ends ("").
 func (k *Keeper) watch(ctx context.Context, p *Proc, reqs <-chan changeReq) (string, *changeReq) {
-	tick := time.NewTicker(k.Check)
+	tick := daemon.NewGrid(k.Check)
 	defer tick.Stop()
 	for {
 		select {

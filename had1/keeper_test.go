@@ -116,8 +116,15 @@ func TestKeeperRestartAndRetire(t *testing.T) {
 	if second.p != p || second.restarts != 0 {
 		t.Errorf("Started after Restart: process %d with %d restarts, want %d with 0 (a reload is not a failure)", second.p.PID, second.restarts, p.PID)
 	}
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.PID)); err != nil || !strings.Contains(string(b), "31") {
-		t.Errorf("the new process runs %q (%v), want the changed argv", b, err)
+	// The child may not have reached exec yet: its cmdline is empty until then.
+	var cmdline []byte
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cmdline, err = os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.PID)); err != nil || len(cmdline) > 0 {
+			break
+		}
+	}
+	if err != nil || !strings.Contains(string(cmdline), "31") {
+		t.Errorf("the new process runs %q (%v), want the changed argv", cmdline, err)
 	}
 
 	if err := k.Retire(rctx, syscall.SIGTERM, time.Second); err != nil {

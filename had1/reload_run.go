@@ -111,7 +111,7 @@ func (s *Supervisor) apply(ctx context.Context, began time.Time, next Loaded) re
 			problems = append(problems, name+": not kept")
 			return
 		}
-		p, err := k.Restart(sctx, Change{Role: role, Policy: policy(sv), Hang: sv.HangTimeout, Check: sv.HangTimeout / 4,
+		p, err := k.Restart(sctx, Change{Role: role, Policy: policy(sv), Hang: sv.HangTimeout, Check: sv.HangCheck(),
 			Stop: stop, Grace: stopGrace})
 		if err == nil {
 			err = s.waitUp(sctx, role.Slot, p.PID, running)
@@ -224,7 +224,7 @@ func (s *Supervisor) answer(ok bool, text string) {
 
 // reloadDone finishes a reload in the main loop: the new liveness period,
 // and READY=1 for the service manager, which waits for it after RELOADING=1.
-func (s *Supervisor) reloadDone(res reloadResult, tick *time.Ticker) {
+func (s *Supervisor) reloadDone(res reloadResult, tick *daemon.Grid) {
 	if res.applied && res.liveness > 0 {
 		tick.Reset(res.liveness)
 	}

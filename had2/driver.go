@@ -251,7 +251,7 @@ func (d *driver) loop(ctx context.Context) error {
 			d.log.Info().Msg("every group handed over, had2 stopped")
 			return nil
 		}
-		wait := min(d.m.NextWake()-time.Duration(shm.Now()), d.cfg.Supervise.Liveness)
+		wait := min(d.m.NextWake(), time.Duration(d.nextBump())) - time.Duration(shm.Now())
 		d.t.Wait(shm.BellHad2, seen, max(wait, 100*time.Microsecond))
 	}
 }
@@ -479,15 +479,16 @@ func (d *driver) pathEvents() {
 	}
 }
 
-// bump rewrites had2's own slot at least every liveness period, from the
-// loop, so a hung loop shows as hung.
+// bump rewrites had2's own slot from the loop, on the daemons' grid (at
+// most 1.5 liveness periods apart), so a hung loop shows as hung.
 func (d *driver) bump(force bool) {
 	now := shm.Now()
-	if !force && now-d.lastBump < int64(d.cfg.Supervise.Liveness)/2 {
+	due := now >= d.nextBump()
+	if !force && !due {
 		return
 	}
-	if now-d.lastBump >= int64(d.cfg.Supervise.Liveness)/2 {
-		daemon.KeepRealtime() // threads the runtime made since: at most once a half period
+	if due {
+		daemon.KeepRealtime() // threads the runtime made since: at most once a period
 	}
 	d.lastBump = now
 	d.counter++
@@ -496,12 +497,14 @@ func (d *driver) bump(force bool) {
 	d.t.Write(shm.SlotHad2, d.own.Record())
 }
 
+// nextBump is when the loop bumps its slot next, on the daemons' grid.
+func (d *driver) nextBump() int64 { return daemon.BumpAfter(d.lastBump, d.cfg.Supervise.Liveness) }
+
 // watchHad1 is had2's side of the mutual supervision when systemd
 // restarts had1: had1 gone (its slot not rewritten) for Had1Absence means
 // nobody keeps the node's processes running, so hand everything over.
 func (d *driver) watchHad1(ctx context.Context) {
-	every := d.cfg.Supervise.Liveness
-	tick := time.NewTicker(every)
+	tick := daemon.NewGrid(d.cfg.Supervise.Liveness)
 	defer tick.Stop()
 	for {
 		select {
@@ -530,7 +533,7 @@ func (d *driver) superviseHad1(ctx context.Context) {
 		Table: d.t,
 		Policy: had1.Policy{BackoffMin: sv.BackoffMin, BackoffMax: sv.BackoffMax, MaxRestarts: sv.MaxRestarts,
 			Window: sv.RestartWindow, Stable: 10 * time.Second},
-		Hang: sv.HangTimeout, Check: sv.HangTimeout / 4, Log: d.log, Stdout: d.opt.Stdout, Stderr: d.opt.Stderr,
+		Hang: sv.HangTimeout, Check: sv.HangCheck(), Log: d.log, Stdout: d.opt.Stdout, Stderr: d.opt.Stderr,
 		Halt: func() bool {
 			p := d.had1Phase()
 			return d.stopping || p == slots.PhaseStopping || p == slots.PhaseFailSafe

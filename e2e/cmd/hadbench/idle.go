@@ -3,9 +3,10 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"fmt"
 	"os"
-	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,25 @@ type procCost struct {
 	cpu    float64 // percent of one core over the sample
 	rssMiB float64 // at the end of the sample
 	locked float64 // MiB locked in memory (VmLck), at the end
+	// threads is the breakdown by thread, busiest first.
+	threads []threadCost
+}
+
+// threadCost is one thread's share of its process's idle figure.
+type threadCost struct {
+	name     string  // comm, and "main" for the thread group leader
+	cpu      float64 // percent of one core
+	wakeups  float64 // times it was put on a CPU, per second
+	perWake  time.Duration
+	priority string // the scheduling policy, "RR" or "OTHER"
+}
+
+// threadSample is one reading of a thread's schedstat: time on a CPU and
+// the number of times it was run.
+type threadSample struct {
+	name string
+	cpu  time.Duration
+	runs uint64
 }
 
 // wireCost is the heartbeat traffic of the sample, per second.
@@ -68,7 +88,7 @@ func measureIdle(bin, rt string, d time.Duration) (idleResult, error) {
 	// Let the start-up settle (the first seconds run the tables, the
 	// client's ARP, …) before the sample.
 	time.Sleep(2 * time.Second)
-	cpu0, err := cpuTimes(procs)
+	cpu0, err := threadTimes(procs)
 	if err != nil {
 		return idleResult{}, err
 	}
@@ -82,7 +102,7 @@ func measureIdle(bin, rt string, d time.Duration) (idleResult, error) {
 	}
 	start := time.Now()
 	time.Sleep(d)
-	cpu1, err := cpuTimes(procs)
+	cpu1, err := threadTimes(procs)
 	if err != nil {
 		return idleResult{}, err
 	}
@@ -102,7 +122,9 @@ func measureIdle(bin, rt string, d time.Duration) (idleResult, error) {
 		pktFromA: perS(link0.RxPackets, link1.RxPackets), pktToA: perS(link0.TxPackets, link1.TxPackets),
 		serial: perS(serial0, serial1)}
 	for i := range procs {
-		procs[i].cpu = float64(cpu1[i]-cpu0[i]) / float64(took) * 100
+		var total time.Duration
+		procs[i].threads, total = threadCosts(procs[i].pid, cpu0[i], cpu1[i], took)
+		procs[i].cpu = float64(total) / float64(took) * 100
 		if procs[i].rssMiB, procs[i].locked, err = memory(procs[i].pid); err != nil {
 			return idleResult{}, err
 		}
@@ -111,45 +133,97 @@ func measureIdle(bin, rt string, d time.Duration) (idleResult, error) {
 	return res, nil
 }
 
-// cpuTimes reads each process's time on a CPU: the sum over its threads
-// of /proc/PID/task/TID/schedstat, in nanoseconds (utime and stime of
-// /proc/PID/stat are sampled at the 100 Hz tick, too coarse and biased for
-// daemons that run for microseconds at a time). A thread that exits during
-// the sample takes its time with it; the daemons keep theirs.
-func cpuTimes(procs []procCost) ([]time.Duration, error) {
-	out := make([]time.Duration, len(procs))
+// threadTimes reads each process's threads' time on a CPU and number of
+// runs from /proc/PID/task/TID/schedstat, in nanoseconds (utime and stime
+// of /proc/PID/stat are sampled at the 100 Hz tick, too coarse and biased
+// for daemons that run for microseconds at a time). A thread that exits
+// during the sample takes its time with it; the daemons keep theirs.
+func threadTimes(procs []procCost) ([]map[int]threadSample, error) {
+	out := make([]map[int]threadSample, len(procs))
 	for i, p := range procs {
-		tasks, err := filepath.Glob("/proc/" + strconv.Itoa(p.pid) + "/task/*/schedstat")
+		dir := "/proc/" + strconv.Itoa(p.pid) + "/task/"
+		tasks, err := os.ReadDir(dir)
 		if err != nil || len(tasks) == 0 {
 			return nil, fmt.Errorf("read cpu time of %s: no threads (%v)", p.role, err)
 		}
-		for _, f := range tasks {
-			b, err := os.ReadFile(f)
+		out[i] = map[int]threadSample{}
+		for _, t := range tasks {
+			tid, _ := strconv.Atoi(t.Name())
+			b, err := os.ReadFile(dir + t.Name() + "/schedstat")
 			if err != nil {
 				continue // the thread just exited
 			}
-			v, err := parseSchedstat(b)
+			cpu, runs, err := parseSchedstat(b)
 			if err != nil {
 				return nil, fmt.Errorf("read cpu time of %s: %w", p.role, err)
 			}
-			out[i] += v
+			name, _ := os.ReadFile(dir + t.Name() + "/comm")
+			out[i][tid] = threadSample{name: strings.TrimSpace(string(name)), cpu: cpu, runs: runs}
 		}
 	}
 	return out, nil
 }
 
-// parseSchedstat reads the first field of a schedstat line: the time spent
-// on a CPU, ns.
-func parseSchedstat(b []byte) (time.Duration, error) {
+// threadCosts is the difference of two readings of one process, busiest
+// thread first; the total is the process's CPU time over the sample.
+func threadCosts(pid int, before, after map[int]threadSample, took time.Duration) ([]threadCost, time.Duration) {
+	var out []threadCost
+	var total time.Duration
+	for tid, a := range after {
+		b := before[tid] // a thread born during the sample counts from zero
+		cpu, runs := a.cpu-b.cpu, a.runs-b.runs
+		total += cpu
+		tc := threadCost{name: a.name, cpu: float64(cpu) / float64(took) * 100,
+			wakeups: float64(runs) / took.Seconds(), priority: policy(pid, tid)}
+		if tid == pid {
+			tc.name = "main"
+		}
+		if runs > 0 {
+			tc.perWake = cpu / time.Duration(runs)
+		}
+		out = append(out, tc)
+	}
+	slices.SortFunc(out, func(x, y threadCost) int { return cmp.Compare(y.cpu, x.cpu) })
+	return out, total
+}
+
+// policy is a thread's scheduling policy, from field 41 of its stat.
+func policy(pid, tid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/stat", pid, tid))
+	if err != nil {
+		return "?"
+	}
+	// The command name may hold spaces: count fields after its ")".
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 39 {
+		return "?"
+	}
+	switch f[38] {
+	case "0":
+		return "OTHER"
+	case "2":
+		return "RR"
+	default:
+		return "policy " + f[38]
+	}
+}
+
+// parseSchedstat reads a schedstat line: the time spent on a CPU (ns) and
+// the number of times the thread was run.
+func parseSchedstat(b []byte) (time.Duration, uint64, error) {
 	f := strings.Fields(string(b))
 	if len(f) < 3 {
-		return 0, fmt.Errorf("parse schedstat %q: want 3 fields", b)
+		return 0, 0, fmt.Errorf("parse schedstat %q: want 3 fields", b)
 	}
 	v, err := strconv.ParseInt(f[0], 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("parse schedstat: %w", err)
+		return 0, 0, fmt.Errorf("parse schedstat: %w", err)
 	}
-	return time.Duration(v), nil
+	runs, err := strconv.ParseUint(f[2], 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("parse schedstat: %w", err)
+	}
+	return time.Duration(v), runs, nil
 }
 
 // memory reads a process's resident set (VmRSS) and how much of it is

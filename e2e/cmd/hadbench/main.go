@@ -38,6 +38,7 @@ func main() {
 	kills := flag.Int("kills", 10, "kill: kill -9 runs per process")
 	idle := flag.Duration("idle", 20*time.Second, "idle: how long to sample CPU and heartbeat traffic")
 	agentRuns := flag.Int("agent-runs", 10, "agent: service failures per agent profile")
+	threads := flag.Bool("threads", false, "idle: also print each thread's CPU and wake-ups")
 	parts := flag.String("parts", "failover,kill,idle,agent", "the parts to run, comma-separated")
 	stress := flag.Duration("stress", 0, "instead of the parts: run the default cluster this long under stress-ng and count false failovers")
 	stressArgs := flag.String("stress-args", "--cpu 2", "stress-ng's load arguments for -stress (empty: no load, a baseline)")
@@ -118,7 +119,7 @@ func main() {
 		if err != nil {
 			fail("idle", err)
 		}
-		printIdle(res)
+		printIdle(res, *threads)
 	}
 	if slices.Contains(want, "agent") {
 		fmt.Printf("\n5. agent to handover: service killed on A → first reply from B (%d runs each)\n", *agentRuns)
@@ -186,7 +187,7 @@ const (
 	serialOverhead = 93 - wire.Size
 )
 
-func printIdle(res idleResult) {
+func printIdle(res idleResult, threads bool) {
 	tw := table()
 	fmt.Fprintln(tw, "process\tCPU % of one core\tRSS MiB\tlocked MiB\t")
 	var cpu, rss, lck, cpuCore, rssCore float64
@@ -200,6 +201,20 @@ func printIdle(res idleResult) {
 	fmt.Fprintf(tw, "had1+had2+sender+receiver+admin\t%.3f\t%.1f\t\t\n", cpuCore, rssCore)
 	fmt.Fprintf(tw, "all, with the agent\t%.3f\t%.1f\t%.1f\t\n", cpu, rss, lck)
 	tw.Flush()
+	if threads {
+		fmt.Println("\nby thread (wake-ups: times put on a CPU, per second)")
+		tw = table()
+		fmt.Fprintln(tw, "process\tthread\tpolicy\tCPU % of one core\twake-ups/s\tCPU per wake-up\t")
+		for _, p := range res.procs {
+			for _, t := range p.threads {
+				if t.wakeups == 0 {
+					continue
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.1f\t%v\t\n", p.role, t.name, t.priority, t.cpu, t.wakeups, t.perWake.Round(100*time.Nanosecond))
+			}
+		}
+		tw.Flush()
+	}
 
 	interval := config.DefaultTimers().Interval
 	perS := float64(time.Second) / float64(interval)

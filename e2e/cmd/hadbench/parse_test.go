@@ -36,16 +36,18 @@ func TestParseSchedstat(t *testing.T) {
 	tests := []struct {
 		name, in string
 		want     time.Duration
+		runs     uint64
 		ok       bool
 	}{
-		{"thread", "123456789 2000 42\n", 123456789, true},
-		{"short", "12 3\n", 0, false},
-		{"not a number", "x 1 2\n", 0, false},
+		{"thread", "123456789 2000 42\n", 123456789, 42, true},
+		{"short", "12 3\n", 0, 0, false},
+		{"not a number", "x 1 2\n", 0, 0, false},
+		{"runs not a number", "1 1 x\n", 0, 0, false},
 	}
 	for _, tt := range tests {
-		got, err := parseSchedstat([]byte(tt.in))
-		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("%s: got %v, %v; want %v, ok %v", tt.name, got, err, tt.want, tt.ok)
+		got, runs, err := parseSchedstat([]byte(tt.in))
+		if (err == nil) != tt.ok || got != tt.want || runs != tt.runs {
+			t.Errorf("%s: got %v, %d, %v; want %v, %d, ok %v", tt.name, got, runs, err, tt.want, tt.runs, tt.ok)
 		}
 	}
 }
