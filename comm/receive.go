@@ -158,8 +158,15 @@ func (r *Receiver) heard(i int, f *wire.Frame, now, wall int64) {
 	if f.EchoTime != 0 {
 		// The peer echoes the send time of our last frame it accepted and
 		// how long it held it: both on clocks that cancel out, so the
-		// difference is the round trip on our own wall clock.
-		p.rec.RTT = max(wall-f.EchoTime-int64(f.EchoDelay)*1000, 0)
+		// difference is the round trip on our own wall clock. A step of
+		// that clock in between gives nonsense: an echo from the future, or
+		// one older than the dead time (a peer that slow would be dead),
+		// reads as zero, "not known".
+		rtt := wall - f.EchoTime - int64(f.EchoDelay)*1000
+		if rtt < 0 || rtt > int64(r.o.Deadtime) {
+			rtt = 0
+		}
+		p.rec.RTT = rtt
 	}
 	if !p.rec.Up {
 		p.rec.Up, p.rec.UpSince = true, now

@@ -490,7 +490,13 @@ func TestReceiverRTTAndGaps(t *testing.T) {
 	if p := readPath(g.tbl, 0); p.RTT != 0 {
 		t.Errorf("rtt from a future echo: got %v, want 0", time.Duration(p.RTT))
 	}
-	g.handle(0, g.frame(wire.Frame{Seq: 3}), 240*time.Millisecond) // 200 ms gap > warntime
+	// So does one from longer ago than the dead time: our clock stepped
+	// forward between the send and the echo.
+	g.r.handle(0, g.frame(wire.Frame{Seq: 3, EchoTime: wall - int64(time.Hour)}), g.at(40*time.Millisecond), wall)
+	if p := readPath(g.tbl, 0); p.RTT != 0 {
+		t.Errorf("rtt across a clock step: got %v, want 0", time.Duration(p.RTT))
+	}
+	g.handle(0, g.frame(wire.Frame{Seq: 4}), 240*time.Millisecond) // 200 ms gap > warntime
 	p := readPath(g.tbl, 0)
 	if p.Late != 1 || p.LastGap != int64(200*time.Millisecond) || p.MaxGap != int64(200*time.Millisecond) {
 		t.Errorf("gaps: got late %d last %v max %v, want 1, 200ms, 200ms", p.Late, time.Duration(p.LastGap), time.Duration(p.MaxGap))

@@ -21,8 +21,8 @@ type SenderOptions struct {
 	Node    uint8 // this node's id: the frames' sender
 	// Interval is the heartbeat period.
 	Interval time.Duration
-	// Liveness, HangTimeout: the sender bumps its own slot at least every
-	// Liveness and promises to do so within HangTimeout.
+	// Liveness, HangTimeout: the sender bumps its own slot about every
+	// Liveness (daemon.BumpAfter) and promises to do so within HangTimeout.
 	Liveness    time.Duration
 	HangTimeout time.Duration
 	// BrainGrace: heartbeats stop while had2's slot has not been written

@@ -99,7 +99,7 @@ type Fence struct {
 
 // Supervise tunes how had1 and had2 watch the node's processes.
 type Supervise struct {
-	Liveness      time.Duration // every process bumps its counter at least this often
+	Liveness      time.Duration // every process bumps its counter about this often (on a grid: at most 1.5× apart)
 	HangTimeout   time.Duration // a counter stopped this long means the process hangs
 	BrainGrace    time.Duration // the sender stops heartbeats when had2 is gone this long
 	MaxRestarts   int           // this many restarts of one process within RestartWindow: fail safe
