@@ -27,19 +27,19 @@ type procCost struct {
 
 // threadCost is one thread's share of its process's idle figure.
 type threadCost struct {
-	name     string  // comm, and "main" for the thread group leader
-	cpu      float64 // percent of one core
-	wakeups  float64 // times it was put on a CPU, per second
-	perWake  time.Duration
-	priority string // the scheduling policy, "RR" or "OTHER"
+	name    string  // comm, and "main" for the thread group leader
+	cpu     float64 // percent of one core
+	wakeups float64 // times it was put on a CPU, per second
+	perWake time.Duration
+	policy  string // the scheduling policy, "RR" or "OTHER"
 }
 
-// threadSample is one reading of a thread's schedstat: time on a CPU and
-// the number of times it was run.
+// threadSample is one reading of a thread: its schedstat (time on a CPU
+// and the number of times it was run), name and scheduling policy.
 type threadSample struct {
-	name string
-	cpu  time.Duration
-	runs uint64
+	name, policy string
+	cpu          time.Duration
+	runs         uint64
 }
 
 // wireCost is the heartbeat traffic of the sample, per second.
@@ -158,7 +158,7 @@ func threadTimes(procs []procCost) ([]map[int]threadSample, error) {
 				return nil, fmt.Errorf("read cpu time of %s: %w", p.role, err)
 			}
 			name, _ := os.ReadFile(dir + t.Name() + "/comm")
-			out[i][tid] = threadSample{name: strings.TrimSpace(string(name)), cpu: cpu, runs: runs}
+			out[i][tid] = threadSample{name: strings.TrimSpace(string(name)), policy: policy(dir + t.Name()), cpu: cpu, runs: runs}
 		}
 	}
 	return out, nil
@@ -174,7 +174,7 @@ func threadCosts(pid int, before, after map[int]threadSample, took time.Duration
 		cpu, runs := a.cpu-b.cpu, a.runs-b.runs
 		total += cpu
 		tc := threadCost{name: a.name, cpu: float64(cpu) / float64(took) * 100,
-			wakeups: float64(runs) / took.Seconds(), priority: policy(pid, tid)}
+			wakeups: float64(runs) / took.Seconds(), policy: a.policy}
 		if tid == pid {
 			tc.name = "main"
 		}
@@ -187,9 +187,10 @@ func threadCosts(pid int, before, after map[int]threadSample, took time.Duration
 	return out, total
 }
 
-// policy is a thread's scheduling policy, from field 41 of its stat.
-func policy(pid, tid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/stat", pid, tid))
+// policy is the scheduling policy of the thread at dir (/proc/PID/task/TID),
+// from field 41 of its stat.
+func policy(dir string) string {
+	b, err := os.ReadFile(dir + "/stat")
 	if err != nil {
 		return "?"
 	}

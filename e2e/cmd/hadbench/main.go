@@ -210,7 +210,7 @@ func printIdle(res idleResult, threads bool) {
 				if t.wakeups == 0 {
 					continue
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.1f\t%v\t\n", p.role, t.name, t.priority, t.cpu, t.wakeups, t.perWake.Round(100*time.Nanosecond))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.1f\t%v\t\n", p.role, t.name, t.policy, t.cpu, t.wakeups, t.perWake.Round(100*time.Nanosecond))
 			}
 		}
 		tw.Flush()

@@ -73,3 +73,21 @@ func TestStatusKiB(t *testing.T) {
 		}
 	}
 }
+
+func TestThreadCosts(t *testing.T) {
+	before := map[int]threadSample{7: {name: "had1", policy: "RR", cpu: time.Millisecond, runs: 10}}
+	after := map[int]threadSample{
+		7: {name: "had1", policy: "RR", cpu: 3 * time.Millisecond, runs: 30},
+		9: {name: "had1", policy: "OTHER", cpu: 5 * time.Millisecond, runs: 5}, // born during the sample
+	}
+	got, total := threadCosts(7, before, after, time.Second)
+	if total != 7*time.Millisecond {
+		t.Errorf("total: got %v, want 7ms", total)
+	}
+	if len(got) != 2 || got[0].name != "had1" || got[0].policy != "OTHER" || got[1].name != "main" {
+		t.Fatalf("threads: got %+v, want the busiest (9) first, then the leader as main", got)
+	}
+	if m := got[1]; m.wakeups != 20 || m.perWake != 100*time.Microsecond || m.cpu != 0.2 {
+		t.Errorf("leader: got %.1f wake-ups/s, %v per wake-up, %.2f %%; want 20, 100µs, 0.2", m.wakeups, m.perWake, m.cpu)
+	}
+}
