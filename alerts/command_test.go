@@ -38,16 +38,17 @@ stdin: had alpha: warning: heartbeat path lan down at 2026-11-22T02:00:00Z (2 mo
 func TestCommandErrors(t *testing.T) {
 	tests := []struct {
 		name, script string
+		timeout      time.Duration // long enough for a shell on a loaded machine, but for "timeout"
 		want         string
 	}{
-		{"exit status with stderr", "echo no gateway >&2; exit 3", "run command: exit status 3: no gateway"},
-		{"exit status with stdout", "echo usage; exit 1", "run command: exit status 1: usage"},
-		{"not found", "/nonexistent/notify", "exit status 127: "},
-		{"timeout", "sleep 10", "kill command: context deadline exceeded"},
+		{"exit status with stderr", "echo no gateway >&2; exit 3", 10 * time.Second, "run command: exit status 3: no gateway"},
+		{"exit status with stdout", "echo usage; exit 1", 10 * time.Second, "run command: exit status 1: usage"},
+		{"not found", "/nonexistent/notify", 10 * time.Second, "exit status 127: "},
+		{"timeout", "sleep 10", 200 * time.Millisecond, "kill command: context deadline exceeded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), tt.timeout)
 			defer cancel()
 			err := newCommand(tt.script).deliver(ctx, alert{Event: ev("error", "x", "y")})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
