@@ -120,6 +120,13 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("run admin server: %w", err)
 	}
 	defer release()
+	sl, err := s.t.BellSleeper(shm.BellAdmin)
+	if err != nil {
+		return fmt.Errorf("run admin server: %w", err)
+	}
+	defer sl.Close()
+	stopWake := context.AfterFunc(ctx, sl.Wake)
+	defer stopWake()
 	sv := s.cfg.Supervise
 	own, whole := daemon.NewSlot(s.t, shm.SlotAdminSrv, sv.Liveness, sv.HangTimeout)
 	tl := &tailer{alertSeen: own.Rec.Extra[slots.ExtraAlertSeen]}
@@ -183,10 +190,10 @@ func (s *Server) Run(ctx context.Context) error {
 
 	// The main loop: liveness, the events (woken by had2's bell), and the
 	// history sample once a second, all from one goroutine so that a hang
-	// anywhere shows as a stopped counter.
+	// anywhere shows as a stopped counter. A Ring while the loop works
+	// leaves a byte in the bell's pipe, so the next Sleep returns at once.
 	nextSample := shm.Now()
 	for ctx.Err() == nil {
-		bell := s.t.BellValue(shm.BellAdmin)
 		now := shm.Now()
 		s.tail(tl, own, now)
 		if now >= nextSample {
@@ -194,7 +201,7 @@ func (s *Server) Run(ctx context.Context) error {
 			nextSample = daemon.NextOnGrid(now, SampleEvery) // with the bumps: one wake-up
 		}
 		own.Bump(now)
-		s.t.Wait(shm.BellAdmin, bell, time.Duration(min(own.Next(), nextSample)-shm.Now()))
+		sl.Sleep(min(own.Next(), nextSample))
 	}
 	stopPeer()
 	wg.Wait()

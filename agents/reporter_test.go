@@ -187,6 +187,11 @@ func TestPythonAgent(t *testing.T) {
 	// The previous instance's record: the counter goes on from it.
 	tb.Write(spec.ResultSlot(), slots.AgentResult{Value: shm.Error, Counter: 41}.Record())
 	bell := tb.BellValue(shm.BellHad2)
+	pipe, err := tb.BellSleeper(shm.BellHad2) // had2's way of waiting
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pipe.Close()
 
 	cmd := exec.Command(py, prog)
 	cmd.Env = append(os.Environ(), spec.Env...)
@@ -220,6 +225,12 @@ func TestPythonAgent(t *testing.T) {
 	}
 	if tb.BellValue(shm.BellHad2) == bell {
 		t.Errorf("the bell did not ring for ERROR → OK")
+	}
+	// The ring left a byte in had2's bell pipe: a sleeper on it returns at
+	// once (the bound only keeps a broken test from hanging).
+	until := shm.Now() + int64(10*time.Second)
+	if pipe.Sleep(until); shm.Now() >= until {
+		t.Errorf("the ring wrote nothing to had2's bell pipe")
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/hadcluster/had/daemon"
 	"github.com/hadcluster/had/shm"
 	"github.com/hadcluster/had/shm/slots"
+	"github.com/hadcluster/had/sleeper"
 )
 
 // ReceiverOptions configure a Receiver.
@@ -99,6 +100,14 @@ func (r *Receiver) Run(ctx context.Context) error {
 		return fmt.Errorf("run receiver: %w", err)
 	}
 	defer release()
+	sl, err := sleeper.New()
+	if err != nil {
+		r.closePaths()
+		return fmt.Errorf("run receiver: %w", err)
+	}
+	defer sl.Close()
+	stop := context.AfterFunc(ctx, sl.Wake)
+	defer stop()
 	r.mu.Lock()
 	r.restore(shm.Now())
 	r.mu.Unlock()
@@ -111,9 +120,7 @@ func (r *Receiver) Run(ctx context.Context) error {
 			r.pump(i)
 		}()
 	}
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	var planned int64 // when the timer was meant to fire; 0: at once
+	var planned int64 // when the loop meant to wake; 0: at once
 	for {
 		woke := shm.Now() // before the lock: a pump holding it is not a stall
 		r.mu.Lock()
@@ -123,17 +130,13 @@ func (r *Receiver) Run(ctx context.Context) error {
 		now := shm.Now()
 		next := r.tick(now)
 		r.mu.Unlock()
+		if ctx.Err() != nil {
+			break
+		}
 		// A frame only ever sets deadlines at least Deadtime after its
 		// arrival, so sleeping no longer than Deadtime never misses one.
-		wait := max(min(time.Duration(next-now), r.o.Deadtime), 0)
-		planned = now + int64(wait)
-		timer.Reset(wait)
-		select {
-		case <-timer.C:
-			continue
-		case <-ctx.Done():
-		}
-		break
+		planned = now + max(min(next-now, int64(r.o.Deadtime)), 0)
+		sl.Sleep(planned)
 	}
 	r.closePaths()
 	wg.Wait()

@@ -110,33 +110,26 @@ func (s *Sender) Run(ctx context.Context) error {
 		return fmt.Errorf("run sender: %w", err)
 	}
 	defer release()
+	sl, err := s.t.BellSleeper(shm.BellSender)
+	if err != nil {
+		return fmt.Errorf("run sender: %w", err)
+	}
+	defer sl.Close()
+	stop := context.AfterFunc(ctx, sl.Wake)
+	defer stop()
 	s.restore(shm.Now())
 	s.log.Info().Uint64("epoch", s.epoch).Uint64("seq", s.seq).Int("paths", len(s.o.Paths)).Msg("sender started")
-	// The loop sleeps on the bell; ringing it is what makes a cancelled
-	// context end the sleep at once.
-	rung := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		defer close(rung)
-		s.t.Ring(shm.BellSender)
-	})
-	defer func() {
-		if !stop() {
-			<-rung // the table may be unmapped once Run returns
-		}
-	}()
+	// A Ring while step runs leaves a byte in the bell's pipe, so the
+	// Sleep after it returns at once: no news is missed.
 	var planned int64 // when the loop meant to wake next, unless rung
-	for {
-		seen := s.t.BellValue(shm.BellSender)
-		if ctx.Err() != nil {
-			break
-		}
+	for ctx.Err() == nil {
 		now := shm.Now()
 		if planned != 0 {
 			s.ownStall(planned, now)
 		}
 		next := s.step(now, time.Now().UnixNano())
 		planned = max(next, now)
-		s.t.Wait(shm.BellSender, seen, time.Duration(next-now))
+		sl.Sleep(next)
 	}
 	s.own.Rec.Phase = slots.PhaseStopping
 	s.own.Write(shm.Now())

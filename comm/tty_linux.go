@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -102,18 +103,22 @@ func (t *tty) release() {
 
 // Read returns what the device has, waiting for it; io.EOF once the other
 // end hung up (socat gone), net.ErrClosed after Close.
+//
+// It polls before it reads: a frame arrives whole in one read, so reading
+// until EAGAIN would cost one more system call a frame, and on an empty
+// tty both read and poll wait for the flip-buffer work (above).
 func (t *tty) Read(p []byte) (int, error) {
 	if !t.enter() {
 		return 0, net.ErrClosed
 	}
 	defer t.leave()
 	for {
+		if err := t.wait(unix.POLLIN); err != nil {
+			return 0, err
+		}
 		n, err := unix.Read(t.fd, p)
 		switch {
 		case errors.Is(err, unix.EAGAIN):
-			if err := t.wait(unix.POLLIN); err != nil {
-				return 0, err
-			}
 		case errors.Is(err, unix.EINTR):
 		case err != nil:
 			return 0, fmt.Errorf("read tty: %w", err)
@@ -134,7 +139,7 @@ func (t *tty) Write(p []byte) (int, error) {
 	defer t.leave()
 	done := 0
 	for done < len(p) {
-		n, err := unix.Write(t.fd, p[done:])
+		n, err := rawWrite(t.fd, p[done:])
 		switch {
 		case errors.Is(err, unix.EAGAIN):
 			if err := t.wait(unix.POLLOUT); err != nil {
@@ -148,6 +153,20 @@ func (t *tty) Write(p []byte) (int, error) {
 		}
 	}
 	return done, nil
+}
+
+// rawWrite is write(2) without telling Go's scheduler: a plain system
+// call wakes the runtime's monitor thread whenever the process was idle,
+// which for the sender is before every frame (package sleeper). A write to
+// a non-blocking tty does not sleep: it takes the write lock only if free
+// (else EAGAIN) and never waits for the flip-buffer work, unlike a read or
+// a poll of an empty tty, which stay plain system calls.
+func rawWrite(fd int, p []byte) (int, error) {
+	n, _, errno := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }
 
 // wait blocks in poll(2) until the device is ready for events (or hung up:

@@ -35,11 +35,16 @@ type UDP struct {
 	foreign atomic.Uint64
 	rbuf    [wire.MaxFrame + 1]byte // one byte more tells an oversized datagram
 
-	// Send's system call, built once so that a send does not allocate.
+	// Send's and Recv's system calls, built once so that they do not
+	// allocate; raw (udpraw_linux.go).
 	tx     []byte
 	txErr  error
-	txTo   unix.Sockaddr
+	txTo   *rawAddr
 	sendFn func(fd uintptr) bool
+	rxN    int
+	rxErr  error
+	rxFrom rawAddr
+	recvFn func(fd uintptr) bool
 }
 
 type udpSock struct {
@@ -80,26 +85,27 @@ func newUDP(p config.UDPPath, local netip.AddrPort, rcvbuf int, log zerolog.Logg
 	if local.Addr().Is4() != peer.Addr().Is4() {
 		return nil, fmt.Errorf("open udp path %s: local %s and peer %s are of different families", p.Name, local, peer)
 	}
-	u := &UDP{name: p.Name, peer: peer, peerIP: peer.Addr().WithZone(""), txTo: sockaddr(peer)}
+	u := &UDP{name: p.Name, peer: peer, peerIP: peer.Addr().WithZone(""), txTo: newRawAddr(peer, zoneIndex(peer.Addr()))}
 	u.sendFn = func(fd uintptr) bool {
-		u.txErr = unix.Sendto(int(fd), u.tx, 0, u.txTo)
+		u.txErr = sendTo(fd, u.tx, u.txTo)
 		return true // never wait for the socket to drain: busy is a drop
+	}
+	u.recvFn = func(fd uintptr) bool {
+		u.rxN, u.rxErr = recvFrom(fd, u.rbuf[:], &u.rxFrom)
+		return u.rxErr != unix.EAGAIN // else wait in the netpoller
 	}
 	u.socks = newReopener(p.Name, func() (udpSock, error) { return openUDP(local, p.Interface, rcvbuf) }, log)
 	return u, nil
 }
 
-func sockaddr(ap netip.AddrPort) unix.Sockaddr {
-	if ap.Addr().Is4() {
-		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
-	}
-	sa := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
-	if z := ap.Addr().Zone(); z != "" {
+// zoneIndex is the interface index of an IPv6 address's zone, 0 if none.
+func zoneIndex(a netip.Addr) uint32 {
+	if z := a.Zone(); z != "" {
 		if ifi, err := net.InterfaceByName(z); err == nil {
-			sa.ZoneId = uint32(ifi.Index)
+			return uint32(ifi.Index)
 		}
 	}
-	return sa
+	return 0
 }
 
 // rxBuffer is the receiver's socket buffer. The kernel charges a datagram
@@ -222,7 +228,11 @@ func (u *UDP) Recv() ([]byte, error) {
 			}
 			continue
 		}
-		n, from, err := x.h.conn.ReadFromUDPAddrPort(u.rbuf[:])
+		err = x.h.raw.Read(u.recvFn)
+		if err == nil {
+			err = u.rxErr
+		}
+		n, from := u.rxN, u.rxFrom.addrPort()
 		if u.socks.isClosed() {
 			u.socks.release(x, nil)
 			return nil, net.ErrClosed

@@ -580,7 +580,7 @@ func (s *Supervisor) stop() {
 		}
 	}
 	s.stopComm()
-	if err := os.Remove(s.config().ShmPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := shm.Remove(s.config().ShmPath); err != nil {
 		s.log.Warn().Err(err).Msg("remove table failed")
 	}
 	s.log.Info().Msg("node stopped")

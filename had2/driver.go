@@ -24,6 +24,7 @@ import (
 	"github.com/hadcluster/had/had2/fsm"
 	"github.com/hadcluster/had/shm"
 	"github.com/hadcluster/had/shm/slots"
+	"github.com/hadcluster/had/sleeper"
 )
 
 // ErrFailSafe: the machine could not guarantee safety and the node must stop.
@@ -73,6 +74,7 @@ type driver struct {
 	snapGen  uint64
 	lastSnap []byte
 	results  chan fsm.Event
+	sleep    *sleeper.Sleeper // woken by BellHad2 and by the end of ctx
 	own      slots.Daemon
 	counter  uint64
 	lastBump int64
@@ -97,6 +99,16 @@ func Run(ctx context.Context, opt Options) error {
 	d := &driver{opt: opt, cfg: opt.Config, t: opt.Table, log: opt.Log, results: make(chan fsm.Event, 16)}
 	d.own = slots.Daemon{Value: shm.OK, Interval: int64(d.cfg.Supervise.HangTimeout), Phase: slots.PhaseStarting}
 	d.own.Start, _ = daemon.StartTime(os.Getpid())
+	sl, err := d.t.BellSleeper(shm.BellHad2)
+	if err != nil {
+		return fmt.Errorf("had2: %w", err)
+	}
+	defer sl.Close()
+	d.sleep = sl
+	// Waking the loop when ctx ends starts the handover at once, not at
+	// the next liveness tick.
+	stop := context.AfterFunc(ctx, sl.Wake)
+	defer stop()
 	if r, err := d.t.Read(shm.SlotHad2); err == nil || errors.Is(err, shm.ErrStale) {
 		prev := slots.ParseDaemon(r)
 		d.own.Extra, d.lastAdm = prev.Extra, prev.Extra[extraAdminSeen]
@@ -151,12 +163,11 @@ func (d *driver) fsmConfig() fsm.Config {
 // new machine.
 func (d *driver) freshStart(ctx context.Context) error {
 	for d.had1Phase() != slots.PhaseRunning {
-		seen := d.t.BellValue(shm.BellHad2)
 		d.bump(true)
 		if ctx.Err() != nil {
 			return nil
 		}
-		d.t.Wait(shm.BellHad2, seen, d.cfg.Supervise.Liveness)
+		d.sleep.Sleep(shm.Now() + int64(d.cfg.Supervise.Liveness))
 	}
 	if d.opt.Reconcile != nil {
 		if err := d.opt.Reconcile(ctx); err != nil {
@@ -180,20 +191,7 @@ func (d *driver) had1Phase() slots.Phase {
 // the effects, publish, wait for the bell or the next deadline.
 func (d *driver) loop(ctx context.Context) error {
 	d.feed.overtime = false
-	// The loop sleeps on the bell: ringing it when ctx ends starts the
-	// handover at once, not at the next liveness tick.
-	rung := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		defer close(rung)
-		d.t.Ring(shm.BellHad2)
-	})
-	defer func() {
-		if !stop() {
-			<-rung // the table is unmapped once Run returns
-		}
-	}()
 	for {
-		seen := d.t.BellValue(shm.BellHad2)
 		now := time.Duration(shm.Now())
 		var effects []fsm.Effect
 		step := func(ev fsm.Event) {
@@ -251,8 +249,10 @@ func (d *driver) loop(ctx context.Context) error {
 			d.log.Info().Msg("every group handed over, had2 stopped")
 			return nil
 		}
-		wait := min(d.m.NextWake(), time.Duration(d.nextBump())) - time.Duration(shm.Now())
-		d.t.Wait(shm.BellHad2, seen, max(wait, 100*time.Microsecond))
+		// A Ring since the loop began left a byte in the bell's pipe: the
+		// Sleep returns at once, and nothing is missed.
+		wake := min(int64(d.m.NextWake()), d.nextBump())
+		d.sleep.Sleep(max(wake, shm.Now()+int64(100*time.Microsecond)))
 	}
 }
 

@@ -2,7 +2,9 @@ package shm
 
 import (
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -81,5 +83,97 @@ func TestRingWakesOtherProcess(t *testing.T) {
 	t.Logf("Ring to the other process's output: %v", time.Since(start))
 	if err := h.cmd.Wait(); err != nil {
 		t.Fatalf("waiter: got %v, want exit 0 (woken by the Ring)", err)
+	}
+}
+
+// TestBellPipe: a Ring through one opening of a table wakes a sleeper
+// watching the bell's pipe through another, the way had2's loop is woken.
+func TestBellPipe(t *testing.T) {
+	a := createTable(t)
+	b, err := Open(a.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	s, err := a.BellSleeper(BellSender)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fd, _ := a.bellFD(BellSender)
+	for range 3 { // rings while nobody sleeps are drained by the next Sleep
+		b.Ring(BellSender)
+	}
+	done := make(chan struct{})
+	go func() {
+		s.Sleep(Now() + int64(time.Hour))
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		s.Wake()
+		<-done
+		t.Fatal("a Ring did not end the sleep")
+	}
+	if n, err := unix.Read(fd, make([]byte, 1)); n > 0 || err != unix.EAGAIN {
+		t.Errorf("bell pipe not drained: read %d, %v", n, err)
+	}
+	// Another bell's ring is not this one's.
+	b.Ring(BellHad2)
+	until := Now() + int64(50*time.Millisecond)
+	s.Sleep(until)
+	if Now() < until {
+		t.Error("a ring of had2's bell woke the sender's sleeper")
+	}
+}
+
+func TestBellPipeFiles(t *testing.T) {
+	path := tablePath(t)
+	tb, err := Create(path, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []Bell{BellHad2, BellSender, BellAdmin} {
+		st, err := os.Stat(BellPath(path, b))
+		if err != nil || st.Mode()&os.ModeNamedPipe == 0 || st.Mode().Perm() != 0o600 {
+			t.Errorf("bell %d: %v, mode %v: want a named pipe, -rw-------", b, err, st.Mode())
+		}
+	}
+	tb.Close()
+	if err := Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := filepath.Glob(path + "*"); len(m) != 0 {
+		t.Errorf("Remove left %v", m)
+	}
+	if err := Remove(path); err != nil {
+		t.Errorf("Remove of nothing: %v", err)
+	}
+	// A table without a file has no pipes to watch.
+	mem := newTable(t)
+	if _, err := mem.BellSleeper(BellHad2); err == nil {
+		t.Error("BellSleeper of a table without a file succeeded")
+	}
+	mem.Ring(BellHad2) // the futex only
+}
+
+// TestOpenRefusesBellNotPipe: something else at a bell's path is an
+// error naming it, and nothing is left open.
+func TestOpenRefusesBellNotPipe(t *testing.T) {
+	path := tablePath(t)
+	tb, err := Create(path, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.Close()
+	bad := BellPath(path, BellAdmin)
+	os.Remove(bad)
+	if err := os.WriteFile(bad, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(path)
+	if err == nil || !strings.Contains(err.Error(), bad) {
+		t.Fatalf("Open: got %v, want an error naming %s", err, bad)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func benchRecord() Record {
@@ -71,4 +72,44 @@ func BenchmarkNow(b *testing.B) {
 	for b.Loop() {
 		Now()
 	}
+}
+
+// BenchmarkRingFile rings a table file's bell: the futex and the pipe.
+func BenchmarkRingFile(b *testing.B) {
+	tb := createTable(b)
+	for b.Loop() {
+		tb.Ring(BellSender)
+	}
+}
+
+// BenchmarkBellRoundTrip: a ring through the sender's bell pipe wakes a
+// sleeping goroutine, which rings back through had2's.
+func BenchmarkBellRoundTrip(b *testing.B) {
+	tb := createTable(b)
+	ping, err := tb.BellSleeper(BellSender)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ping.Close()
+	pong, err := tb.BellSleeper(BellHad2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pong.Close()
+	var stop atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for !stop.Load() {
+			ping.Sleep(Now() + int64(time.Second))
+			tb.Ring(BellHad2)
+		}
+	}()
+	for b.Loop() {
+		tb.Ring(BellSender)
+		pong.Sleep(Now() + int64(time.Second))
+	}
+	stop.Store(true)
+	tb.Ring(BellSender)
+	<-done
 }

@@ -30,6 +30,9 @@ func Create(path string, epoch uint64) (*Table, error) {
 	}
 	t, err := create(f, epoch)
 	if err == nil {
+		err = t.openBells(path)
+	}
+	if err == nil {
 		err = os.Rename(f.Name(), path)
 	}
 	if err != nil {
@@ -70,6 +73,12 @@ func Open(path string) (*Table, error) {
 		return nil, fmt.Errorf("open table: %w", err)
 	}
 	t, err := open(f)
+	if err == nil {
+		if err = t.openBells(path); err != nil {
+			t.Close()
+			return nil, fmt.Errorf("open table %s: %w", path, err)
+		}
+	}
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("open table %s: %w", path, err)
@@ -109,6 +118,7 @@ func (t *Table) Close() error {
 	if t.file == nil {
 		return nil
 	}
+	t.closeBells()
 	err := unix.Munmap(t.mem)
 	t.mem = nil
 	if cerr := t.file.Close(); err == nil {

@@ -24,7 +24,8 @@ func futexWaitOn(addr *uint32, val uint32, timeout time.Duration) {
 		uintptr(unsafe.Pointer(&ts)), 0, 0)
 }
 
-// futexWakeAll wakes every waiter on addr, in any process.
+// futexWakeAll wakes every waiter on addr, in any process. Raw: a wake
+// never blocks, and a plain system call would wake Go's monitor thread.
 func futexWakeAll(addr *uint32) {
-	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWake, math.MaxInt32, 0, 0, 0)
+	unix.RawSyscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWake, math.MaxInt32, 0, 0, 0)
 }

@@ -62,17 +62,17 @@ var pathCounter atomic.Int64
 
 // tablePath is a unique path in /dev/shm (where had keeps its table),
 // removed at the end of the test.
-func tablePath(t *testing.T) string {
+func tablePath(t testing.TB) string {
 	dir := "/dev/shm"
 	if _, err := os.Stat(dir); err != nil {
 		dir = t.TempDir()
 	}
 	p := filepath.Join(dir, fmt.Sprintf("had-shm-test-%d-%d", os.Getpid(), pathCounter.Add(1)))
-	t.Cleanup(func() { os.Remove(p) })
+	t.Cleanup(func() { Remove(p) })
 	return p
 }
 
-func createTable(t *testing.T) *Table {
+func createTable(t testing.TB) *Table {
 	t.Helper()
 	tb, err := Create(tablePath(t), 1)
 	if err != nil {

@@ -68,9 +68,10 @@ const (
 // Table is a mapped record table. Its methods are safe for concurrent use,
 // with one writer per slot (the seqlock's rule).
 type Table struct {
-	mem  []byte
-	file *os.File // nil when made by New or Attach; see file_linux.go
-	path string
+	mem   []byte
+	file  *os.File // nil when made by New or Attach; see file_linux.go
+	path  string
+	bells []int // the bells' pipes, nil without a file; see bellpipe_linux.go
 }
 
 // pid is cached: os.Getpid is a system call, and Go never forks without exec.
@@ -277,11 +278,13 @@ func (t *Table) bell(b Bell) *uint32 {
 	return (*uint32)(unsafe.Pointer(&t.mem[offBells+4*int(b)]))
 }
 
-// Ring bumps the bell and wakes every process waiting on it.
+// Ring bumps the bell and wakes every process waiting on it: in Wait, or
+// watching its pipe (BellFD).
 func (t *Table) Ring(b Bell) {
 	w := t.bell(b)
 	atomic.AddUint32(w, 1)
 	futexWakeAll(w)
+	t.ringPipe(b)
 }
 
 // BellValue is the bell's current count; pass it to Wait as seen.
