@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -16,17 +18,25 @@ import (
 // a timeout (a wake-up cost the receiver about 0.3% of a core at idle
 // here) and whose fd_set panics for a descriptor ≥ 1024 (libraries.md §5).
 //
-// Nor does the descriptor go into the Go netpoller, although that is the
-// usual way: polling a tty with no input waits for the tty's flip-buffer
-// work (n_tty_poll → tty_buffer_flush_work), which a kernel worker thread
-// runs at the normal time-shared policy. On a machine whose CPUs are
-// saturated that worker waits, and with it the epoll_wait of the whole
-// process: every timer and every socket of a realtime receiver or sender
-// stopped for up to 1.5 s under stress-ng (caught in D state in
-// __flush_work under do_epoll_wait, measured). So a tty is read and
-// written with plain system calls, waiting in poll(2) on its own thread,
-// and an eventfd makes Close wake that wait: a stalled tty holds up its
-// own path and nothing else.
+// Nor does the descriptor go into the Go netpoller the usual way: polling a
+// tty with no input waits for the tty's flip-buffer work (n_tty_poll →
+// tty_buffer_flush_work), which a kernel worker thread runs at the normal
+// time-shared policy. On a machine whose CPUs are saturated that worker
+// waits, and with it the epoll_wait of the whole process: every timer and
+// every socket of a realtime receiver stopped for up to 1.5 s under
+// stress-ng (caught in D state in __flush_work under do_epoll_wait,
+// measured). The netpoller asks for EPOLLOUT too, so every write to the
+// line woke the item and had the empty tty polled again.
+//
+// So a tty waits for input in an epoll set of its own, watched by the
+// netpoller: the device for EPOLLIN only, edge-triggered, and an eventfd
+// that Close signals. The kernel then polls the device only when input has
+// arrived (when no flush is needed) or the line hangs up, never when it is
+// empty, and the one read that follows finds the input there. Waiting in
+// poll(2) on a thread of its own, as before, cost two or three thread
+// wake-ups a frame: every blocking system call wakes Go's monitor thread.
+// A write is a raw system call (rawWrite); should the line be full, it
+// waits in poll(2) on its own thread.
 
 // bauds maps the rates had accepts to termios speed constants.
 var bauds = map[int]uint32{9600: unix.B9600, 19200: unix.B19200, 38400: unix.B38400, 57600: unix.B57600, 115200: unix.B115200}
@@ -52,20 +62,71 @@ func openTTY(device string, baud int, flush bool) (io.ReadWriteCloser, error) {
 			return nil, fmt.Errorf("flush input of %s: %w", device, err)
 		}
 	}
-	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	t, err := newTTY(fd)
 	if err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("open %s: eventfd: %w", device, err)
+		return nil, fmt.Errorf("open %s: %w", device, err)
+	}
+	return t, nil
+}
+
+// newTTY wraps the open device fd and the eventfd Close signals.
+func newTTY(fd int) (*tty, error) {
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return nil, fmt.Errorf("eventfd: %w", err)
 	}
 	return &tty{fd: fd, wake: wake}, nil
 }
 
-// tty is an open serial device outside the netpoller. Read and Write may
-// run at the same time (the receiver's pump, the sender's writer); Close
-// wakes both and closes the descriptors once neither uses them, so their
-// numbers cannot be reused under a call in progress.
+// openSet makes the epoll set Read waits on, at the first Read: the
+// sender's tty, never read, would otherwise wake its netpoller for every
+// frame the peer sends. t.mu is held.
+func (t *tty) openSet() error {
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("epoll: %w", err)
+	}
+	err = unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, t.fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLET, Fd: int32(t.fd)})
+	if err == nil {
+		err = unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, t.wake, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(t.wake)})
+	}
+	if err == nil {
+		err = unix.SetNonblock(ep, true) // so that os.NewFile puts it in the netpoller
+	}
+	if err != nil {
+		unix.Close(ep)
+		return fmt.Errorf("epoll: %w", err)
+	}
+	set := os.NewFile(uintptr(ep), "tty-epoll")
+	rc, err := set.SyscallConn()
+	if err != nil {
+		set.Close()
+		return err
+	}
+	t.set, t.rc = set, rc
+	return nil
+}
+
+// tty is an open serial device. Read and Write may run at the same time
+// (the receiver's pump, the sender's writer); Close wakes both and closes
+// the descriptors once neither uses them, so their numbers cannot be
+// reused under a call in progress.
 type tty struct {
-	fd, wake int // the device (non-blocking), and the eventfd Close signals
+	fd, wake int      // the device (non-blocking), and the eventfd Close signals
+	set      *os.File // Read's epoll set (openSet), nil before the first Read
+	rc       syscall.RawConn
+	evs      [2]unix.EpollEvent
+
+	// Read's state. more says the device may hold input no event will
+	// announce: after a read that filled its buffer. (Input there before
+	// the first Read is announced: adding the device to the set polls it.)
+	more    bool
+	rn      int
+	rerr    error
+	rp      []byte
+	closing bool
+	readFn  func(ep uintptr) bool
 
 	mu     sync.Mutex
 	users  int
@@ -85,6 +146,23 @@ func (t *tty) enter() bool {
 	return true
 }
 
+// enterRead starts a Read, making the epoll set at the first: false once
+// closed, or with the error that kept the set from being made.
+func (t *tty) enterRead() (bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return false, nil
+	}
+	if t.set == nil {
+		if err := t.openSet(); err != nil {
+			return false, fmt.Errorf("read tty: %w", err)
+		}
+	}
+	t.users++
+	return true, nil
+}
+
 // leave ends a call, closing the descriptors if Close came meanwhile.
 func (t *tty) leave() {
 	t.mu.Lock()
@@ -95,38 +173,80 @@ func (t *tty) leave() {
 	}
 }
 
-// release closes both descriptors; t.mu is held.
+// release closes the descriptors; t.mu is held.
 func (t *tty) release() {
+	if t.set != nil {
+		t.set.Close()
+	}
 	unix.Close(t.fd)
 	unix.Close(t.wake)
 }
 
 // Read returns what the device has, waiting for it; io.EOF once the other
 // end hung up (socat gone), net.ErrClosed after Close.
-//
-// It polls before it reads: a frame arrives whole in one read, so reading
-// until EAGAIN would cost one more system call a frame, and on an empty
-// tty both read and poll wait for the flip-buffer work (above).
 func (t *tty) Read(p []byte) (int, error) {
-	if !t.enter() {
+	if ok, err := t.enterRead(); !ok {
+		if err != nil {
+			return 0, err
+		}
 		return 0, net.ErrClosed
 	}
 	defer t.leave()
+	if t.readFn == nil {
+		t.readFn = t.tryRead
+	}
+	t.rp, t.rn, t.rerr, t.closing = p, 0, nil, false
+	err := t.rc.Read(t.readFn)
+	t.rp = nil
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("read tty: %w", err)
+	case t.closing:
+		return 0, net.ErrClosed
+	case t.rerr != nil:
+		return 0, fmt.Errorf("read tty: %w", t.rerr)
+	case t.rn == 0:
+		return 0, io.EOF
+	}
+	return t.rn, nil
+}
+
+// tryRead reads the device if an event (or t.more) says it has input,
+// without waiting: false sends Read back to the netpoller. The system
+// calls are raw: none of them blocks, and a plain one would wake Go's
+// monitor thread.
+func (t *tty) tryRead(ep uintptr) bool {
+	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, ep, uintptr(unsafe.Pointer(&t.evs[0])), uintptr(len(t.evs)), 0, 0, 0)
+	if errno == 0 {
+		for _, ev := range t.evs[:n] {
+			switch int(ev.Fd) {
+			case t.wake:
+				t.closing = true
+				return true
+			case t.fd:
+				t.more = true
+			}
+		}
+	}
+	if !t.more {
+		return false
+	}
 	for {
-		if err := t.wait(unix.POLLIN); err != nil {
-			return 0, err
-		}
-		n, err := unix.Read(t.fd, p)
-		switch {
-		case errors.Is(err, unix.EAGAIN):
-		case errors.Is(err, unix.EINTR):
-		case err != nil:
-			return 0, fmt.Errorf("read tty: %w", err)
-		case n == 0:
-			return 0, io.EOF
+		n, _, errno := unix.RawSyscall(unix.SYS_READ, uintptr(t.fd), uintptr(unsafe.Pointer(unsafe.SliceData(t.rp))), uintptr(len(t.rp)))
+		switch errno {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			t.more = false
+			return false
+		case 0:
+			// Whatever arrives after this read raises a new event; only
+			// a full buffer may have left input behind.
+			t.rn, t.more = int(n), int(n) == len(t.rp)
 		default:
-			return n, nil
+			t.rerr = errno
 		}
+		return true
 	}
 }
 
