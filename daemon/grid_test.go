@@ -89,3 +89,21 @@ func TestGridStopAndReset(t *testing.T) {
 	}
 	g.Stop()
 }
+
+// TestGridClockWithoutSleeper: with no sleeper (no descriptors left), the
+// clock keeps time with a Go timer.
+func TestGridClockWithoutSleeper(t *testing.T) {
+	c := &clock{started: true, kick: make(chan struct{}, 1)}
+	go c.run() // a clock lives as long as its process
+	g := &Grid{c: make(chan time.Time, 1)}
+	g.C = g.c
+	c.set(g, 10*time.Millisecond)
+	for range 2 {
+		select {
+		case <-g.C:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no tick without a sleeper")
+		}
+	}
+	c.set(g, 0)
+}
