@@ -217,6 +217,7 @@ func (t *tty) Read(p []byte) (int, error) {
 // monitor thread.
 func (t *tty) tryRead(ep uintptr) bool {
 	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, ep, uintptr(unsafe.Pointer(&t.evs[0])), uintptr(len(t.evs)), 0, 0, 0)
+	input := false // the kernel said: input, and nothing else
 	if errno == 0 {
 		for _, ev := range t.evs[:n] {
 			switch int(ev.Fd) {
@@ -225,14 +226,23 @@ func (t *tty) tryRead(ep uintptr) bool {
 				return true
 			case t.fd:
 				t.more = true
+				input = ev.Events&^(unix.EPOLLIN|unix.EPOLLRDNORM) == 0
 			}
 		}
 	}
 	if !t.more {
 		return false
 	}
+	// A read of an empty tty waits for the flip-buffer work, as a poll
+	// does; raw, that wait would hold the daemon's only P. So the read is
+	// raw only when the kernel has just reported input and nothing else
+	// (a hang-up, the outage case, reads through Go's scheduler).
+	read := unix.Syscall
+	if input {
+		read = unix.RawSyscall
+	}
 	for {
-		n, _, errno := unix.RawSyscall(unix.SYS_READ, uintptr(t.fd), uintptr(unsafe.Pointer(unsafe.SliceData(t.rp))), uintptr(len(t.rp)))
+		n, _, errno := read(unix.SYS_READ, uintptr(t.fd), uintptr(unsafe.Pointer(unsafe.SliceData(t.rp))), uintptr(len(t.rp)))
 		switch errno {
 		case unix.EINTR:
 			continue
