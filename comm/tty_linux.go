@@ -76,7 +76,9 @@ func newTTY(fd int) (*tty, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	return &tty{fd: fd, wake: wake}, nil
+	t := &tty{fd: fd, wake: wake}
+	t.readFn = t.tryRead // made once: a method value allocates
+	return t, nil
 }
 
 // openSet makes the epoll set Read waits on, at the first Read: the
@@ -135,32 +137,21 @@ type tty struct {
 
 var _ io.ReadWriteCloser = (*tty)(nil)
 
-// enter starts a call; false once closed.
-func (t *tty) enter() bool {
+// enter starts a call: net.ErrClosed once closed. A Read (read set)
+// makes the epoll set it waits on, at the first.
+func (t *tty) enter(read bool) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
-		return false
+		return net.ErrClosed
 	}
-	t.users++
-	return true
-}
-
-// enterRead starts a Read, making the epoll set at the first: false once
-// closed, or with the error that kept the set from being made.
-func (t *tty) enterRead() (bool, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.closed {
-		return false, nil
-	}
-	if t.set == nil {
+	if read && t.set == nil {
 		if err := t.openSet(); err != nil {
-			return false, fmt.Errorf("read tty: %w", err)
+			return fmt.Errorf("read tty: %w", err)
 		}
 	}
 	t.users++
-	return true, nil
+	return nil
 }
 
 // leave ends a call, closing the descriptors if Close came meanwhile.
@@ -185,16 +176,10 @@ func (t *tty) release() {
 // Read returns what the device has, waiting for it; io.EOF once the other
 // end hung up (socat gone), net.ErrClosed after Close.
 func (t *tty) Read(p []byte) (int, error) {
-	if ok, err := t.enterRead(); !ok {
-		if err != nil {
-			return 0, err
-		}
-		return 0, net.ErrClosed
+	if err := t.enter(true); err != nil {
+		return 0, err
 	}
 	defer t.leave()
-	if t.readFn == nil {
-		t.readFn = t.tryRead
-	}
 	t.rp, t.rn, t.rerr, t.closing = p, 0, nil, false
 	err := t.rc.Read(t.readFn)
 	t.rp = nil
@@ -263,8 +248,8 @@ func (t *tty) tryRead(ep uintptr) bool {
 // Write writes all of p, waiting for room; an error when the other end
 // hung up (EIO), net.ErrClosed after Close.
 func (t *tty) Write(p []byte) (int, error) {
-	if !t.enter() {
-		return 0, net.ErrClosed
+	if err := t.enter(false); err != nil {
+		return 0, err
 	}
 	defer t.leave()
 	done := 0

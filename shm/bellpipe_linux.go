@@ -102,8 +102,12 @@ func (t *Table) bellFD(b Bell) (int, error) {
 // Remove removes the table file at path and its bell pipes; processes that
 // have them open keep them. A missing file is not an error.
 func Remove(path string) error {
+	paths := []string{path}
+	for b := range bellNames {
+		paths = append(paths, BellPath(path, Bell(b)))
+	}
 	var errs []error
-	for _, p := range []string{path, BellPath(path, BellHad2), BellPath(path, BellSender), BellPath(path, BellAdmin)} {
+	for _, p := range paths {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
