@@ -59,6 +59,10 @@ type Receiver struct {
 	deferred   bool    // this silence reached the dead time only thanks to own stalls (logged)
 	warned     [len(dropReasons)]int64
 	stalls     stallMeter // the timer loop's own lateness
+
+	sl      *sleeper.Sleeper // the timer loop's, set by Run before the pumps start
+	planned int64            // when the timer loop is to wake next (shm.Now); 0: at once
+	loops   int              // the timer loop's runs (tested)
 }
 
 type pathState struct {
@@ -106,6 +110,7 @@ func (r *Receiver) Run(ctx context.Context) error {
 		return fmt.Errorf("run receiver: %w", err)
 	}
 	defer sl.Close()
+	r.sl = sl
 	stop := context.AfterFunc(ctx, sl.Wake)
 	defer stop()
 	r.mu.Lock()
@@ -120,22 +125,20 @@ func (r *Receiver) Run(ctx context.Context) error {
 			r.pump(i)
 		}()
 	}
-	var planned int64 // when the loop meant to wake; 0: at once
 	for {
 		woke := shm.Now() // before the lock: a pump holding it is not a stall
 		r.mu.Lock()
-		if planned != 0 {
-			r.ownStall(planned, woke)
+		r.loops++
+		if r.planned != 0 {
+			r.ownStall(r.planned, woke)
 		}
 		now := shm.Now()
-		next := r.tick(now)
+		r.plan(now, r.tick(now))
+		planned := r.planned
 		r.mu.Unlock()
 		if ctx.Err() != nil {
 			break
 		}
-		// A frame only ever sets deadlines at least Deadtime after its
-		// arrival, so sleeping no longer than Deadtime never misses one.
-		planned = now + max(min(next-now, int64(r.o.Deadtime)), 0)
 		sl.Sleep(planned)
 	}
 	r.closePaths()
@@ -146,6 +149,28 @@ func (r *Receiver) Run(ctx context.Context) error {
 	r.mu.Unlock()
 	r.log.Info().Uint64("accepted", r.peer.Accepted).Msg("receiver stopped")
 	return nil
+}
+
+// plan sets when the timer loop wakes next, given the timers' next due
+// time. A frame only ever sets deadlines at least Deadtime after its
+// arrival, so sleeping no longer than Deadtime never misses one.
+func (r *Receiver) plan(now, next int64) {
+	r.planned = now + max(min(next-now, int64(r.o.Deadtime)), 0)
+}
+
+// tickEarly runs the timer loop's work in a frame's wake-up when the loop
+// is due to wake within half a liveness period, bumping the slot early,
+// and postpones the loop's wake-up: while the peer's frames come, the loop
+// is not woken at all (a wake-up is the idle budget's unit, package
+// sleeper). The timers still run, and the bump still says so. r.mu is
+// held.
+func (r *Receiver) tickEarly(now int64) {
+	if r.planned-now >= int64(r.o.Liveness)/2 {
+		return
+	}
+	r.own.Write(now)
+	r.plan(now, r.tick(now))
+	r.sl.Postpone(r.planned)
 }
 
 func (r *Receiver) closePaths() {
@@ -166,7 +191,9 @@ func (r *Receiver) pump(i int) {
 			return
 		}
 		r.mu.Lock()
-		r.handle(i, b, shm.Now(), time.Now().UnixNano())
+		now := shm.Now()
+		r.handle(i, b, now, time.Now().UnixNano())
+		r.tickEarly(now)
 		r.mu.Unlock()
 	}
 }

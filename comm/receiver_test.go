@@ -568,3 +568,54 @@ func TestReceiverLinkDrops(t *testing.T) {
 		}
 	}
 }
+
+// While the peer's frames come more often than half a liveness period, the
+// frames' wake-ups run the timers and bump the slot: the timer loop itself
+// is not woken.
+func TestReceiverFramesSpareTheTimerLoop(t *testing.T) {
+	tbl := newTable(t)
+	paths, ends := pathPair(commtest.New(1), 1)
+	o := receiverOptions(t, tbl, paths)
+	o.Liveness, o.Deadtime = 200*time.Millisecond, time.Second
+	r, err := NewReceiver(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	g := &rxRig{t: t, tbl: tbl, r: r, o: o, c: testCodec(t)}
+	waitFor(t, 5*time.Second, "the receiver to start", func() bool {
+		return readDaemon(t, tbl, shm.SlotReceiver).Counter > 0
+	})
+	r.mu.Lock()
+	loops := r.loops
+	r.mu.Unlock()
+	counter := readDaemon(t, tbl, shm.SlotReceiver).Counter
+	const frames, every = 100, 20 * time.Millisecond // 2 s: ten liveness periods
+	for seq := range uint64(frames) {
+		if err := ends[0].Send(g.frame(wire.Frame{Seq: seq + 1})); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(every)
+	}
+	if got := readDaemon(t, tbl, shm.SlotReceiver).Counter - counter; got < 8 {
+		t.Errorf("slot bumped %d times in ten liveness periods of frames, want at least 8", got)
+	}
+	r.mu.Lock()
+	woken := r.loops - loops
+	r.mu.Unlock()
+	// Without the frames' help the loop runs once a liveness period: 10.
+	if woken > 4 {
+		t.Errorf("the timer loop ran %d times in ten liveness periods of frames, want at most 4", woken)
+	}
+	if p := readPeer(tbl); p.Accepted != frames {
+		t.Errorf("accepted %d frames, want %d", p.Accepted, frames)
+	}
+}

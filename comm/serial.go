@@ -46,8 +46,12 @@ type Serial struct {
 
 	// Receive side: used by Recv's goroutine only, but noise is read by
 	// the receiver's loop.
-	d       wire.Deframer
-	rbuf    [wire.MaxSerialFrame]byte
+	d wire.Deframer
+	// rbuf holds several frames: a read that fills it says more input may
+	// wait unannounced (tty.more), and that check of an empty line is a
+	// blocking read, which wakes Go's monitor thread. A frame-sized buffer
+	// was filled by every frame.
+	rbuf    [8 * wire.MaxSerialFrame]byte
 	pending []byte
 	noise   atomic.Uint64
 }

@@ -128,11 +128,13 @@ func DefaultTimers() Timers {
 // DefaultSupervise returns the shipped supervision settings.
 func DefaultSupervise() Supervise {
 	return Supervise{
-		// Every wake-up of a Go process costs ~0.1 ms of CPU on a small VM
-		// (a 100 Hz ticker alone measured 1% of a core), so liveness ticks
-		// are slow; hangs are rare and a 1.5 s detection is plenty.
-		Liveness:      250 * time.Millisecond,
-		HangTimeout:   1500 * time.Millisecond, // six missed bumps: a stall, not a slow tick
+		// Every wake-up of a process costs 0.1–0.8 ms of CPU on a small VM,
+		// and had1, had2 and the console wake only for their liveness
+		// ticks, so these are slow (250 ms cost 0.1 % of a core more); a
+		// hang is rare, and the dead time fails over a hung heartbeat path
+		// long before 2 s.
+		Liveness:      500 * time.Millisecond,
+		HangTimeout:   2 * time.Second, // four periods, bumps at most 1.5 apart: a stall, not a slow tick
 		BrainGrace:    3 * time.Second,         // longer than HangTimeout plus a restart
 		MaxRestarts:   10,
 		RestartWindow: 60 * time.Second,

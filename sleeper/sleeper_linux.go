@@ -25,7 +25,8 @@ import (
 )
 
 // Sleeper is one loop's sleep. Sleep and Watch belong to that loop's
-// goroutine; Wake may be called from any goroutine, also after Close.
+// goroutine; Postpone may be called from any goroutine before Close, Wake
+// also after it.
 type Sleeper struct {
 	set   *os.File // the epoll set, itself in Go's netpoller
 	rc    syscall.RawConn
@@ -101,10 +102,21 @@ func (s *Sleeper) Watch(fd int) error {
 // was called since the last Sleep; at once if until has passed. Callers
 // loop, checking what woke them.
 func (s *Sleeper) Sleep(until int64) {
+	s.arm(until)
+	s.rc.Read(s.collect)
+}
+
+// Postpone moves the deadline of the Sleep in progress to until. It may be
+// called from any goroutine before Close: by one that did the sleeping
+// loop's due work itself, and so spares the loop a wake-up. A Sleep that
+// starts afterwards sets its own deadline, and one whose deadline has
+// already passed may still return: the loop plans again.
+func (s *Sleeper) Postpone(until int64) { s.arm(until) }
+
+func (s *Sleeper) arm(until int64) {
 	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(max(until, 1))} // zero would disarm
 	unix.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(s.timer), unix.TFD_TIMER_ABSTIME,
 		uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
-	s.rc.Read(s.collect)
 }
 
 // collect takes what is ready in the set without waiting: true if

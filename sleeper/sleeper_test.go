@@ -70,6 +70,28 @@ func TestWake(t *testing.T) {
 	}
 }
 
+func TestPostponeMovesASleepInProgress(t *testing.T) {
+	s := newSleeper(t)
+	done := make(chan struct{})
+	go func() {
+		s.Sleep(mono() + int64(time.Hour))
+		close(done)
+	}()
+	// The Sleep may not have armed its timer yet: a Postpone before it is
+	// overridden, so keep moving the deadline to now until it returns.
+	limit := time.After(10 * time.Second)
+	for {
+		s.Postpone(mono())
+		select {
+		case <-done:
+			return
+		case <-limit:
+			t.Fatal("Postpone did not move the deadline of the Sleep in progress")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
 func TestWatchedPipe(t *testing.T) {
 	s := newSleeper(t)
 	r, w, err := os.Pipe()

@@ -163,7 +163,7 @@ func Plan(seed uint64, steps int, kinds []Kind) []Step {
 		case Kill:
 			s.Node, s.Roles = node(), roles()
 		case Stop:
-			// Up to past the hang timeout (1.5 s) and the brain grace (3 s).
+			// Up to past the hang timeout (2 s) and the brain grace (3 s).
 			s.Node, s.Roles, s.Hold = node(), roles(), ms(50, 4000)
 		case CutLAN, CutSerial, CutBoth:
 			s.Hold = ms(200, 3000)

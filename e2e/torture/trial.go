@@ -60,7 +60,7 @@ type StepReport struct {
 }
 
 // settleTimeout bounds the return to (N,N) with A serving after a fault
-// is healed: a hang detection (1.5 s), a boot with initdead (3 s) and a
+// is healed: a hang detection (2 s), a boot with initdead (3 s) and a
 // failback fit in it many times.
 const settleTimeout = 30 * time.Second
 
