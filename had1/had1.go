@@ -423,6 +423,18 @@ func (s *Supervisor) keeper(role Role, sv config.Supervise) *Keeper {
 	}
 }
 
+// agentCheck is how often an agent's result slot is looked at: a quarter
+// of its hang time, rounded down to a multiple of the daemons' own check
+// period (grid), so that the checks fall in the wake-ups the liveness
+// ticks already cost.
+func agentCheck(hang, grid time.Duration) time.Duration {
+	c := max(hang/4, 50*time.Millisecond)
+	if grid > 0 && c > grid {
+		c -= c % grid
+	}
+	return c
+}
+
 // agentKeeper keeps one agent running: restarted when it dies, hangs or
 // writes garbage, with backoff, never failing the node for it. Each start
 // is recorded in the agent's ID slot, where had2 and the console find its
@@ -436,7 +448,7 @@ func (s *Supervisor) agentKeeper(a Agent, sv config.Supervise) *Keeper {
 	role := Role{Name: agentRole(a.Name), Slot: result, Argv: a.Argv, Env: env, AnyWriter: true,
 		Valid: slots.ValidAgentResult, Forever: true}
 	k := s.keeper(role, sv)
-	k.Hang, k.Check = a.Hang, max(a.Hang/4, 50*time.Millisecond)
+	k.Hang, k.Check = a.Hang, agentCheck(a.Hang, sv.HangCheck())
 	var flags uint64
 	if a.Critical {
 		flags |= slots.AgentCritical

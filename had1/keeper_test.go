@@ -147,3 +147,19 @@ func TestKeeperRestartAndRetire(t *testing.T) {
 		t.Error("Restart of a retired keeper succeeded")
 	}
 }
+
+func TestAgentCheck(t *testing.T) {
+	const grid = 500 * time.Millisecond
+	tests := []struct{ hang, grid, want time.Duration }{
+		{15 * time.Second, grid, 3500 * time.Millisecond}, // 3.75 s, on the grid
+		{4 * time.Second, grid, time.Second},
+		{time.Second, grid, 250 * time.Millisecond}, // under the grid: as it is
+		{100 * time.Millisecond, grid, 50 * time.Millisecond},
+		{15 * time.Second, 0, 3750 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		if got := agentCheck(tt.hang, tt.grid); got != tt.want {
+			t.Errorf("agentCheck(%v, %v) = %v, want %v", tt.hang, tt.grid, got, tt.want)
+		}
+	}
+}
