@@ -135,7 +135,7 @@ func DefaultSupervise() Supervise {
 		// long before 2 s.
 		Liveness:      500 * time.Millisecond,
 		HangTimeout:   2 * time.Second, // four periods, bumps at most 1.5 apart: a stall, not a slow tick
-		BrainGrace:    3 * time.Second,         // longer than HangTimeout plus a restart
+		BrainGrace:    3 * time.Second, // longer than HangTimeout plus a restart
 		MaxRestarts:   10,
 		RestartWindow: 60 * time.Second,
 		BackoffMin:    10 * time.Millisecond,
