@@ -130,9 +130,9 @@ func DefaultSupervise() Supervise {
 	return Supervise{
 		// Every wake-up of a process costs 0.1–0.8 ms of CPU on a small VM,
 		// and had1, had2 and the console wake only for their liveness
-		// ticks, so these are slow (250 ms cost 0.1 % of a core more); a
-		// hang is rare, and the dead time fails over a hung heartbeat path
-		// long before 2 s.
+		// ticks, so these are slow (at 250 ms the three used about 0.1 % of
+		// a core more, per-process samples); a hang is rare, and the dead
+		// time fails over a hung heartbeat path long before 2 s.
 		Liveness:      500 * time.Millisecond,
 		HangTimeout:   2 * time.Second, // four periods, bumps at most 1.5 apart: a stall, not a slow tick
 		BrainGrace:    3 * time.Second, // longer than HangTimeout plus a restart

@@ -14,10 +14,11 @@ import (
 // same clock in every process of a node. Tickers started at different
 // moments each wake the process at a phase of their own, and a wake-up is
 // the idle budget's unit (package sleeper has the figures); on the grid,
-// every ticker of one period in a process fires in one wake-up. Every Grid of a process runs on one goroutine that sleeps
-// in a sleeper (a timerfd in the netpoller): a Go timer wakes the process
-// about twice a tick (the netpoller waits in whole milliseconds) and
-// Go's monitor thread with it (package sleeper).
+// every ticker of one period in a process fires in one wake-up. Every Grid
+// of a process runs on one goroutine that sleeps in a sleeper (a timerfd in
+// the netpoller): a Go timer wakes the process about twice a tick (the
+// netpoller waits in whole milliseconds) and Go's monitor thread with it
+// (package sleeper).
 
 // NextOnGrid is the first multiple of period strictly after now.
 func NextOnGrid(now int64, period time.Duration) int64 {
