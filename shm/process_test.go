@@ -39,7 +39,7 @@ func helperMain(mode, path, arg string) int {
 	case "wait": // print the bell's address, wait for it to ring
 		seen, _ := strconv.ParseUint(arg, 10, 32)
 		fmt.Printf("%#x\n", uintptr(unsafe.Pointer(tb.bell(BellHad2))))
-		tb.Wait(BellHad2, uint32(seen), 10*time.Second)
+		awaitRing(tb, BellHad2, uint32(seen), 10*time.Second)
 		if tb.BellValue(BellHad2) == uint32(seen) {
 			return 3
 		}
