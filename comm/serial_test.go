@@ -364,6 +364,15 @@ func TestSerialSocatRestart(t *testing.T) {
 	flows("a to b", sa, atB)
 	flows("b to a", sb, atA)
 	old, _ := os.Readlink(a)
+	// The links go first, as in testbed.CutSerial: a dangling link names a
+	// /dev/pts number the kernel may give to the next pty opened (here the
+	// one held below), and an end reopening by it would stay on that pty
+	// for good (seen under stress-ng: 2 runs in 120).
+	for _, l := range []string{a, b} {
+		if err := os.Remove(l); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
