@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -75,9 +74,7 @@ type driver struct {
 	lastSnap []byte
 	results  chan fsm.Event
 	sleep    *sleeper.Sleeper // woken by BellHad2 and by the end of ctx
-	own      slots.Daemon
-	counter  uint64
-	lastBump int64
+	own      *daemon.Slot     // had2's liveness record, bumped from the loop
 	lastAdm  uint64
 	stopping bool
 	failed   bool
@@ -97,8 +94,9 @@ const extraAdminSeen = 2 // the last admin request consumed
 // every group was handed over), ErrFailSafe when the node must stop.
 func Run(ctx context.Context, opt Options) error {
 	d := &driver{opt: opt, cfg: opt.Config, t: opt.Table, log: opt.Log, results: make(chan fsm.Event, 16)}
-	d.own = slots.Daemon{Value: shm.OK, Interval: int64(d.cfg.Supervise.HangTimeout), Phase: slots.PhaseStarting}
-	d.own.Start, _ = daemon.StartTime(os.Getpid())
+	d.own, _ = daemon.NewSlot(d.t, shm.SlotHad2, d.cfg.Supervise.Liveness, d.cfg.Supervise.HangTimeout)
+	d.own.Rec.Phase = slots.PhaseStarting
+	d.lastAdm = d.own.Rec.Extra[extraAdminSeen]
 	sl, err := d.t.BellSleeper(shm.BellHad2)
 	if err != nil {
 		return fmt.Errorf("had2: %w", err)
@@ -109,10 +107,9 @@ func Run(ctx context.Context, opt Options) error {
 	// the next liveness tick.
 	stop := context.AfterFunc(ctx, sl.Wake)
 	defer stop()
-	if r, err := d.t.Read(shm.SlotHad2); err == nil || errors.Is(err, shm.ErrStale) {
-		prev := slots.ParseDaemon(r)
-		d.own.Extra, d.lastAdm = prev.Extra, prev.Extra[extraAdminSeen]
-		d.own.Text = prev.Text
+	// The last admin reply's text goes with its ID, which NewSlot kept.
+	if r, err := d.t.Read(shm.SlotHad2); r.Type == shm.TypeDaemon && !errors.Is(err, shm.ErrTorn) {
+		d.own.Rec.Text = slots.ParseDaemon(r).Text
 	}
 	if r, err := d.t.Read(shm.SlotSend); err == nil {
 		d.send = slots.ParseSend(r)
@@ -139,7 +136,7 @@ func Run(ctx context.Context, opt Options) error {
 			return err
 		}
 	}
-	d.own.Phase = slots.PhaseRunning
+	d.own.Rec.Phase = slots.PhaseRunning
 	return d.loop(ctx)
 }
 
@@ -244,14 +241,14 @@ func (d *driver) loop(ctx context.Context) error {
 			return ErrFailSafe
 		}
 		if d.stopping && d.m.Stopped() {
-			d.own.Phase = slots.PhaseStopping
+			d.own.Rec.Phase = slots.PhaseStopping
 			d.bump(true)
 			d.log.Info().Msg("every group handed over, had2 stopped")
 			return nil
 		}
 		// A Ring since the loop began left a byte in the bell's pipe: the
 		// Sleep returns at once, and nothing is missed.
-		wake := min(int64(d.m.NextWake()), d.nextBump())
+		wake := min(int64(d.m.NextWake()), d.own.Next())
 		d.sleep.Sleep(max(wake, shm.Now()+int64(100*time.Microsecond)))
 	}
 }
@@ -306,7 +303,7 @@ func (d *driver) adminEvent() (fsm.Event, bool) {
 		return nil, false
 	}
 	d.lastAdm = a.ID
-	d.own.Extra[extraAdminSeen] = a.ID
+	d.own.Rec.Extra[extraAdminSeen] = a.ID
 	d.log.Info().Uint64("id", a.ID).Str("command", fsm.AdminCmd(a.Cmd).String()).Msg("admin request")
 	return fsm.Admin{ID: a.ID, Cmd: fsm.AdminCmd(a.Cmd)}, true
 }
@@ -356,18 +353,18 @@ func (d *driver) carryOut(ctx context.Context, e fsm.Effect) {
 		value := map[fsm.Level]shm.Value{fsm.LevelInfo: shm.Information, fsm.LevelWarning: shm.Warning, fsm.LevelError: shm.Error}[e.Level]
 		d.event(slots.Event{Kind: slots.EventAlert, Level: value, Text: e.Text})
 	case fsm.EffAdminReply:
-		d.own.Extra[slots.ExtraReplyID] = e.Admin
-		d.own.Extra[slots.ExtraReplyOK] = 0
+		d.own.Rec.Extra[slots.ExtraReplyID] = e.Admin
+		d.own.Rec.Extra[slots.ExtraReplyOK] = 0
 		if e.OK {
-			d.own.Extra[slots.ExtraReplyOK] = 1
+			d.own.Rec.Extra[slots.ExtraReplyOK] = 1
 		}
-		d.own.Text = e.Text
+		d.own.Rec.Text = e.Text
 		d.log.Info().Uint64("id", e.Admin).Bool("ok", e.OK).Str("answer", e.Text).Msg("admin reply")
 		d.event(slots.Event{Kind: slots.EventAdmin, Level: shm.Information, Text: fmt.Sprintf("admin request #%d: %s", e.Admin, e.Text)})
 		d.bump(true)
 	case fsm.EffFailSafe:
 		d.log.Error().Str("reason", e.Text).Msg("failing safe")
-		d.own.Phase, d.own.Value, d.own.Text = slots.PhaseFailSafe, shm.Error, e.Text
+		d.own.Rec.Phase, d.own.Rec.Value, d.own.Rec.Text = slots.PhaseFailSafe, shm.Error, e.Text
 		d.bump(true)
 		d.failed = true
 	}
@@ -435,10 +432,10 @@ func (d *driver) publish() {
 // console's recent transitions), counts it in had2's own slot, and rings
 // the admin server's bell. had2 never waits for an alert to go out.
 func (d *driver) event(e slots.Event) {
-	n := d.own.Extra[slots.ExtraEvents] + 1
+	n := d.own.Rec.Extra[slots.ExtraEvents] + 1
 	e.N, e.Time = n, time.Now().UnixNano()
 	d.t.Write(slots.EventSlot(n), e.Record())
-	d.own.Extra[slots.ExtraEvents] = n
+	d.own.Rec.Extra[slots.ExtraEvents] = n
 	d.bump(true)
 	d.t.Ring(shm.BellAdmin)
 }
@@ -479,26 +476,16 @@ func (d *driver) pathEvents() {
 	}
 }
 
-// bump rewrites had2's own slot from the loop, on the daemons' grid (at
-// most 1.5 liveness periods apart), so a hung loop shows as hung.
+// bump rewrites had2's own slot from the loop: at once when force (the
+// record changed), else when due on the daemons' grid, so a hung loop
+// shows as hung.
 func (d *driver) bump(force bool) {
-	now := shm.Now()
-	due := now >= d.nextBump()
-	if !force && !due {
-		return
+	if force {
+		d.own.Write(shm.Now())
+	} else {
+		d.own.Bump(shm.Now())
 	}
-	if due {
-		daemon.KeepRealtime() // threads the runtime made since: at most once a period
-	}
-	d.lastBump = now
-	d.counter++
-	d.own.Counter = d.counter
-	d.own.Extra[slots.ExtraSched] = daemon.SchedWord()
-	d.t.Write(shm.SlotHad2, d.own.Record())
 }
-
-// nextBump is when the loop bumps its slot next, on the daemons' grid.
-func (d *driver) nextBump() int64 { return daemon.BumpAfter(d.lastBump, d.cfg.Supervise.Liveness) }
 
 // watchHad1 is had2's side of the mutual supervision when systemd
 // restarts had1: had1 gone (its slot not rewritten) for Had1Absence means

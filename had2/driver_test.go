@@ -84,12 +84,24 @@ type harness struct {
 
 func start(t *testing.T, node uint8) *harness {
 	t.Helper()
+	return startOn(t, node, newTable(t))
+}
+
+// newTable is a fresh table with had1 running.
+func newTable(t *testing.T) *shm.Table {
+	t.Helper()
 	tbl, err := shm.Create(filepath.Join(t.TempDir(), "table"), 7)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tbl.Close() })
 	tbl.Write(shm.SlotHad1, slots.Daemon{Phase: slots.PhaseRunning}.Record())
+	return tbl
+}
+
+// startOn runs the driver of node on tbl, as a had2 (re)started there.
+func startOn(t *testing.T, node uint8, tbl *shm.Table) *harness {
+	t.Helper()
 	h := &harness{t: t, table: tbl, peer: &peerSim{t: tbl}, own: &fakeTable{}, other: &fakeTable{}, done: make(chan error, 1)}
 	cfg := testConfig(node)
 	opt := Options{Config: cfg, Table: tbl, Log: zerolog.New(zerolog.NewTestWriter(t))}
@@ -250,5 +262,44 @@ func TestDriverGracefulShutdown(t *testing.T) {
 	}
 	if got := h.own.Ops(); len(got) != 2 || got[1] != "stop" {
 		t.Fatalf("own table ops %v, want [start stop]", got)
+	}
+}
+
+// TestDriverRestartKeepsAdminReply: a restarted had2 carries its slot over
+// (the counter goes on, the last admin reply keeps its ID and text) and
+// does not run the admin request it had already consumed again.
+func TestDriverRestartKeepsAdminReply(t *testing.T) {
+	tbl := newTable(t)
+	tbl.Write(shm.SlotAdmin, slots.Admin{ID: 5, Cmd: uint8(fsm.AdminStandby)}.Record())
+	before := slots.Daemon{Counter: 41, Text: "standing by"}
+	before.Extra[slots.ExtraReplyID], before.Extra[slots.ExtraReplyOK], before.Extra[extraAdminSeen] = 5, 1, 5
+	tbl.Write(shm.SlotHad2, before.Record())
+
+	h := startOn(t, 1, tbl)
+	h.peer.frame(wire.OK, wire.StateNormal, 0, 0)
+	var req slots.Control
+	h.waitFor("RECOVER", func() bool {
+		var ok bool
+		req, ok = h.lastControl(wire.Recover)
+		return ok
+	})
+	h.peer.frame(wire.RecoverAck, wire.StateNormal, 0, req.ReqID)
+	h.waitFor("holding g1", func() bool { return h.sendSlot().Held == wire.GroupOf(1) })
+
+	r, err := tbl.Read(shm.SlotHad2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := slots.ParseDaemon(r)
+	if d.Counter <= before.Counter || d.Phase != slots.PhaseRunning || d.Value != shm.OK {
+		t.Errorf("had2's slot after the restart: counter %d, phase %v, value %v; want counter > %d, running, OK",
+			d.Counter, d.Phase, d.Value, before.Counter)
+	}
+	if d.Extra[slots.ExtraReplyID] != 5 || d.Extra[slots.ExtraReplyOK] != 1 || d.Text != before.Text {
+		t.Errorf("admin reply after the restart: id %d ok %d text %q; want 5, 1, %q",
+			d.Extra[slots.ExtraReplyID], d.Extra[slots.ExtraReplyOK], d.Text, before.Text)
+	}
+	if _, ok := h.lastControl(wire.Takeover); ok {
+		t.Error("the consumed standby request ran again: TAKEOVER sent")
 	}
 }
