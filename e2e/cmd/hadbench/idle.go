@@ -51,9 +51,10 @@ type wireCost struct {
 
 // idleResult is part 3.
 type idleResult struct {
-	procs  []procCost
-	wire   wireCost
-	sample time.Duration
+	procs     []procCost
+	yardstick procCost // sampled beside the node, not part of it
+	wire      wireCost
+	sample    time.Duration
 }
 
 // measureIdle starts a quiet cluster with the stats agent and samples, over
@@ -85,6 +86,12 @@ func measureIdle(bin, rt string, d time.Duration) (idleResult, error) {
 	for _, a := range st.Agents {
 		procs = append(procs, procCost{role: "agent (" + a.Name + ")", pid: int(a.PID)})
 	}
+	ys, err := startYardstick()
+	if err != nil {
+		return idleResult{}, err
+	}
+	defer stopYardstick(ys)
+	procs = append(procs, procCost{role: "yardstick", pid: ys.Process.Pid}) // the last: split off below
 	// Let the start-up settle (the first seconds run the tables, the
 	// client's ARP, …) before the sample.
 	time.Sleep(2 * time.Second)
@@ -129,7 +136,7 @@ func measureIdle(bin, rt string, d time.Duration) (idleResult, error) {
 			return idleResult{}, err
 		}
 	}
-	res.procs = procs
+	res.procs, res.yardstick = procs[:len(procs)-1], procs[len(procs)-1]
 	return res, nil
 }
 

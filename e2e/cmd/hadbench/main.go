@@ -43,8 +43,12 @@ func main() {
 	stress := flag.Duration("stress", 0, "instead of the parts: run the default cluster this long under stress-ng and count false failovers")
 	stressArgs := flag.String("stress-args", "--cpu 2", "stress-ng's load arguments for -stress (empty: no load, a baseline)")
 	flag.StringVar(&keepDir, "keep", "", "keep each bed's directory (logs, configurations) under this directory")
+	yardstick := flag.Int("yardstick", 0, "internal: be the idle part's yardstick, waking this many times a second")
 	rt := flag.String("realtime", "", "body of both nodes' [realtime] table, e.g. 'policy = \"off\"' (empty: the shipped defaults)")
 	flag.Parse()
+	if *yardstick > 0 {
+		runYardstick(*yardstick)
+	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "hadbench: needs root (network namespaces)")
 		os.Exit(1)
@@ -194,13 +198,18 @@ func printIdle(res idleResult, threads bool) {
 	for _, p := range res.procs {
 		fmt.Fprintf(tw, "%s\t%.3f\t%.1f\t%.1f\t\n", p.role, p.cpu, p.rssMiB, p.locked)
 		cpu, rss, lck = cpu+p.cpu, rss+p.rssMiB, lck+p.locked
-		if !strings.HasPrefix(p.role, "agent") {
+		if !isAgent(p) {
 			cpuCore, rssCore = cpuCore+p.cpu, rssCore+p.rssMiB
 		}
 	}
 	fmt.Fprintf(tw, "had1+had2+sender+receiver+admin\t%.3f\t%.1f\t\t\n", cpuCore, rssCore)
 	fmt.Fprintf(tw, "all, with the agent\t%.3f\t%.1f\t%.1f\t\n", cpu, rss, lck)
 	tw.Flush()
+	wakes, price := nodeWakeups(res.procs), yardstickPrice(res.yardstick)
+	fmt.Printf("the yardstick (a process that only wakes, %d times a second, as the daemons do): %.3f %% of one core, %v per wake-up;\n",
+		yardstickHz, res.yardstick.cpu, price.Round(100*time.Nanosecond))
+	fmt.Printf("node A's threads woke %.1f times a second: at that price %.3f %% of one core, whatever the work\n",
+		wakes, wakes*price.Seconds()*100)
 	if threads {
 		fmt.Println("\nby thread (wake-ups: times put on a CPU, per second)")
 		tw = table()
