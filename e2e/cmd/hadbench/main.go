@@ -6,9 +6,10 @@
 //     reply, over several runs for each timer profile;
 //  2. kill -9 of each of A's processes → its replacement writing its slot,
 //     and the client's longest gap meanwhile;
-//  3. idle CPU and RSS of each of A's processes, and the heartbeat traffic
-//     on the wire (A's bridge port, the serial line) against the computed
-//     figure;
+//  3. idle CPU and RSS of each of A's processes, beside a yardstick that
+//     only wakes (this machine's price of a wake-up), and the heartbeat
+//     traffic on the wire (A's bridge port, the serial line) against the
+//     computed figure;
 //  4. agent to handover (a service killed on A → served by B);
 //
 // and, with -stress, instead of those: the default cluster for a while
