@@ -27,8 +27,7 @@ const yardstickHz = 30
 // Sampled beside the node, what it costs per wake-up is the price this
 // machine puts on a wake-up at that moment, which on a VM varies by a
 // factor of two from one minute to the next; the node's wake-ups times
-// that price is the part of the node's figure that no code of had's can
-// remove.
+// that price is what the node's figure costs before any work is done.
 
 // runYardstick is hadbench -yardstick: it wakes hz times a second until
 // killed.
