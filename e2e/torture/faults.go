@@ -61,6 +61,15 @@ func (r *rig) start(node string) error {
 
 // powerOff cuts node's power; the event is recorded at the instant of the cut.
 func (r *rig) powerOff(node string) error {
+	_, err := r.cut(node)
+	return err
+}
+
+// cut is powerOff that also tells whether node was off already, decided
+// under the node's lock: checked apart, a boot of the plan could slip in
+// between, and the fence device would power the booted node off for good
+// (seed 9043).
+func (r *rig) cut(node string) (wasOff bool, err error) {
 	r.nodeMu[node].Lock()
 	defer r.nodeMu[node].Unlock()
 	r.mu.Lock()
@@ -71,9 +80,9 @@ func (r *rig) powerOff(node string) error {
 	}
 	r.mu.Unlock()
 	if err := r.c.Bed.PowerOff(node); err != nil {
-		return fmt.Errorf("power off %s: %w", node, err)
+		return was, fmt.Errorf("power off %s: %w", node, err)
 	}
-	return nil
+	return was, nil
 }
 
 // boot powers node on and starts had1 there, unless it is on already.
@@ -115,8 +124,7 @@ const fenceReboot = time.Second
 // the plan boots it.
 func (r *rig) fence(node string) error {
 	began := time.Now()
-	wasOff := r.isOff(node)
-	err := r.powerOff(node)
+	wasOff, err := r.cut(node)
 	took := time.Since(began)
 	r.mu.Lock()
 	r.fences = append(r.fences, took)
