@@ -119,6 +119,72 @@ func TestServiceFailureHandsOver(t *testing.T) {
 	}
 }
 
+// A check under way while had starts the service probed before the
+// service listened and reports ERROR just after the start completed: that
+// result describes the service before the start and must not hand it over
+// (it did in CI, with check_tcp's connect refused a moment early). This
+// check probes, then takes 250ms more to report, every 400ms, so at a start
+// one is under way two times in three; A starts its group at boot and again
+// at failback. With rise = 2 the agent still reports ERROR after the first
+// good check, and that must not count either.
+func TestCheckUnderWayAtStartIgnored(t *testing.T) {
+	if _, err := os.Stat(checkTCP); err != nil {
+		t.Skip("Debian's monitoring-plugins-basic is not installed")
+	}
+	probe := fmt.Sprintf("%s -H 127.0.0.1 -p %d; r=$?; sleep 0.25; exit $r", checkTCP, cluster.HTTPPort)
+	c, p := up(t, cluster.Options{Agents: fmt.Sprintf(`[[agent]]
+name = "web-slow"
+kind = "exec"
+command = ["/bin/sh", "-c", %q]
+critical = true
+interval = "400ms"
+timeout = "400ms"
+rise = 2
+`, probe)})
+	settled := func(what string) {
+		t.Helper()
+		if _, err := c.WaitStatus("A", 5*time.Second, "web-slow OK on A", func(s console.Status) bool {
+			return agentOf(s, "web-slow").Value == "OK"
+		}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second) // the check under way at the start has reported by now
+		st, err := c.Status("A")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Pair != "(N,N)" || st.Node.Held != "g1" || st.Node.Flags != "" {
+			t.Fatalf("%s: pair %s, A holds %s, flags %q; want (N,N), g1, none", what, st.Pair, st.Node.Held, st.Node.Flags)
+		}
+	}
+	settled("after boot")
+
+	if err := c.Bed.PowerOff("A"); err != nil {
+		t.Fatal(err)
+	}
+	off := time.Now()
+	if _, err := p.FirstReplyFrom("B", off, 10*time.Second); err != nil {
+		t.Fatalf("client not served by B after A's power-off: %v", err)
+	}
+	if err := c.Bed.PowerOn("A"); err != nil {
+		t.Fatal(err)
+	}
+	on := time.Now()
+	if err := c.Start("A"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.FirstReplyFrom("A", on, 20*time.Second); err != nil {
+		t.Fatalf("automatic failback: client not served by A again: %v", err)
+	}
+	settled("after failback")
+	noRepliesFrom(t, p, "B", time.Now())
+	for _, n := range cluster.Nodes {
+		if logHas(t, c, n, "a critical service failed") {
+			t.Errorf("%s handed its service over on a check made before the start", n)
+		}
+	}
+}
+
 // An agent that hangs (it reports once, then never again) is killed and
 // restarted, and reported; the heartbeat and the service go on.
 func TestHangingAgentRestarted(t *testing.T) {

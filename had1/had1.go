@@ -460,7 +460,8 @@ func (s *Supervisor) agentKeeper(a Agent, sv config.Supervise) *Keeper {
 		s.mu.Lock()
 		s.procs[role.Name] = p
 		s.mu.Unlock()
-		s.table.Write(id, slots.AgentID{PID: int32(p.PID), Name: a.Name, Restarts: uint64(restarts), Flags: flags, Start: p.Start}.Record())
+		s.table.Write(id, slots.AgentID{PID: int32(p.PID), Name: a.Name, Restarts: uint64(restarts), Flags: flags, Start: p.Start,
+			Rise: uint64(a.Config.Rise)}.Record())
 	}
 	k.Adopt = func() *Proc {
 		r, err := s.table.Read(id)

@@ -80,11 +80,11 @@ type driver struct {
 	failed   bool
 
 	// agents
-	startedAt int64 // when the last table start completed (shm.Now)
-	health    fsm.Health
-	healthFed bool
-	agents    map[string]agentView // last seen, to log changes
-	pathsUp   map[int]bool         // last seen, to raise path events
+	startCounters map[string]uint64 // the agents' counters when the last table start completed
+	health        fsm.Health
+	healthFed     bool
+	agents        map[string]agentView // last seen, to log changes
+	pathsUp       map[int]bool         // last seen, to raise path events
 }
 
 // Extra words of had2's Daemon slot beyond the reply.
@@ -206,7 +206,7 @@ func (d *driver) loop(ctx context.Context) error {
 				if td, ok := ev.(fsm.TableDone); ok {
 					d.tableEvent(td)
 					if td.Start && td.OK {
-						d.startedAt = shm.Now()
+						d.startCounters = counters(readAgents(d.t))
 						d.healthFed = false // report the agents afresh: see fsm's tableDone
 					}
 				}
@@ -284,7 +284,7 @@ func (d *driver) agentHealth() (fsm.Health, bool) {
 		}
 		d.agents[v.Name] = v
 	}
-	h := evaluate(views, d.startedAt)
+	h := evaluate(views, d.startCounters)
 	if d.healthFed && h == d.health {
 		return h, false
 	}

@@ -454,12 +454,14 @@ func ValidAgentResult(r shm.Record) bool {
 //	Data[1]  flags: AgentCritical, AgentService
 //	Data[2]  the process's start time (/proc/PID/stat field 22): a restarted
 //	         had1 adopts the agent only if it is still that process
+//	Data[3]  its rise: good checks in a row before it reports OK again
 type AgentID struct {
 	PID      int32
 	Name     string
 	Restarts uint64
 	Flags    uint64
 	Start    uint64
+	Rise     uint64
 }
 
 // AgentID flags.
@@ -471,13 +473,13 @@ const (
 // Record converts a for shm.Table.Write.
 func (a AgentID) Record() shm.Record {
 	r := shm.Record{Type: shm.TypeAgentID, PID: a.PID, Text: a.Name}
-	r.Data[0], r.Data[1], r.Data[2] = a.Restarts, a.Flags, a.Start
+	r.Data[0], r.Data[1], r.Data[2], r.Data[3] = a.Restarts, a.Flags, a.Start, a.Rise
 	return r
 }
 
 // ParseAgentID reads an agent's PID slot.
 func ParseAgentID(r shm.Record) AgentID {
-	return AgentID{PID: r.PID, Name: r.Text, Restarts: r.Data[0], Flags: r.Data[1], Start: r.Data[2]}
+	return AgentID{PID: r.PID, Name: r.Text, Restarts: r.Data[0], Flags: r.Data[1], Start: r.Data[2], Rise: r.Data[3]}
 }
 
 // EventKind says what an event is about. Append only.

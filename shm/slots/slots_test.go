@@ -45,6 +45,10 @@ func TestRoundTrips(t *testing.T) {
 	if got := ParseAdmin(a.Record()); got != a {
 		t.Errorf("admin: got %+v, want %+v", got, a)
 	}
+	id := AgentID{PID: 90, Name: "web", Restarts: 3, Flags: AgentCritical | AgentService, Start: 12345, Rise: 2}
+	if got := ParseAgentID(id.Record()); got != id {
+		t.Errorf("agent ID: got %+v, want %+v", got, id)
+	}
 }
 
 func TestSendSince(t *testing.T) {
