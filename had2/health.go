@@ -33,8 +33,11 @@ func readAgents(t reader) []agentView {
 		v := agentView{Name: id.Name, Critical: id.Flags&slots.AgentCritical != 0, Service: id.Flags&slots.AgentService != 0,
 			Rise: id.Rise}
 		res, err := t.Read(resSlot)
+		if (err == nil || errors.Is(err, shm.ErrStale)) && slots.ValidAgentResult(res) {
+			v.Counter = res.Counter // a stale result's too: it is measuredAfter's baseline
+		}
 		if err == nil && slots.ValidAgentResult(res) {
-			v.Fresh, v.Value, v.Counter, v.Text = true, res.Value, res.Counter, res.Text
+			v.Fresh, v.Value, v.Text = true, res.Value, res.Text
 		}
 		out = append(out, v)
 	}

@@ -68,6 +68,22 @@ func TestReadAgents(t *testing.T) {
 	if a := got[1]; a.Name != "junk" || a.Fresh {
 		t.Errorf("agent with a garbage result: %+v, want not fresh", a)
 	}
+
+	stale := readAgents(staleResults{m})
+	if a := stale[0]; a.Fresh || a.Counter != 5 {
+		t.Errorf("agent with a stale result: %+v, want not fresh with counter 5 (the baseline)", a)
+	}
+}
+
+// staleResults reads every agent result as stale.
+type staleResults struct{ memTable }
+
+func (s staleResults) Read(slot int) (shm.Record, error) {
+	r, _ := s.memTable.Read(slot)
+	if r.Type == shm.TypeAgent {
+		return r, shm.ErrStale
+	}
+	return r, nil
 }
 
 // memTable is a map of records.
