@@ -173,11 +173,12 @@ rise = 2
 	if err := c.Start("A"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.FirstReplyFrom("A", on, 20*time.Second); err != nil {
+	back, err := p.FirstReplyFrom("A", on, 20*time.Second)
+	if err != nil {
 		t.Fatalf("automatic failback: client not served by A again: %v", err)
 	}
 	settled("after failback")
-	noRepliesFrom(t, p, "B", time.Now())
+	noRepliesFrom(t, p, "B", back.Received)
 	for _, n := range cluster.Nodes {
 		if logHas(t, c, n, "a critical service failed") {
 			t.Errorf("%s handed its service over on a check made before the start", n)
