@@ -89,6 +89,27 @@ func waitARP(t *testing.T, c *cluster.Cluster, vip netip.Addr, node string) {
 	}
 }
 
+// powerCycle powers A off, waits until the client is served by B, then
+// powers A on and starts had1 there; it returns when A booted.
+func powerCycle(t *testing.T, c *cluster.Cluster, p *testbed.Prober) (on time.Time) {
+	t.Helper()
+	off := time.Now()
+	if err := c.Bed.PowerOff("A"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.FirstReplyFrom("B", off, 10*time.Second); err != nil {
+		t.Fatalf("client not served by B after A's power-off: %v", err)
+	}
+	if err := c.Bed.PowerOn("A"); err != nil {
+		t.Fatal(err)
+	}
+	on = time.Now()
+	if err := c.Start("A"); err != nil {
+		t.Fatal(err)
+	}
+	return on
+}
+
 // noRepliesFrom fails if node answered the prober after since.
 func noRepliesFrom(t *testing.T, p *testbed.Prober, node string, since time.Time) {
 	t.Helper()

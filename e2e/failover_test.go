@@ -51,20 +51,7 @@ func TestPowerOffFailoverAndAutoFailback(t *testing.T) {
 // With manual failback the returning node stands by until hactl recover.
 func TestManualFailback(t *testing.T) {
 	c, p := up(t, cluster.Options{Manual: true})
-	off := time.Now()
-	if err := c.Bed.PowerOff("A"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.FirstReplyFrom("B", off, 10*time.Second); err != nil {
-		t.Fatalf("client not served by B: %v", err)
-	}
-	if err := c.Bed.PowerOn("A"); err != nil {
-		t.Fatal(err)
-	}
-	on := time.Now()
-	if err := c.Start("A"); err != nil {
-		t.Fatal(err)
-	}
+	on := powerCycle(t, c, p)
 	if _, err := c.WaitStatus("A", 15*time.Second, "A standing by, (D,T)", func(s console.Status) bool {
 		return s.Pair == "(D,T)" && s.Peer.Alive
 	}); err != nil {

@@ -32,12 +32,13 @@ func readAgents(t reader) []agentView {
 		id := slots.ParseAgentID(idRec)
 		v := agentView{Name: id.Name, Critical: id.Flags&slots.AgentCritical != 0, Service: id.Flags&slots.AgentService != 0,
 			Rise: id.Rise}
-		res, err := t.Read(resSlot)
-		if (err == nil || errors.Is(err, shm.ErrStale)) && slots.ValidAgentResult(res) {
+		// A torn read gives the zero record, which is no result; any other
+		// is fresh or stale.
+		if res, err := t.Read(resSlot); slots.ValidAgentResult(res) {
 			v.Counter = res.Counter // a stale result's too: it is measuredAfter's baseline
-		}
-		if err == nil && slots.ValidAgentResult(res) {
-			v.Fresh, v.Value, v.Text = true, res.Value, res.Text
+			if err == nil {
+				v.Fresh, v.Value, v.Text = true, res.Value, res.Text
+			}
 		}
 		out = append(out, v)
 	}
